@@ -1,0 +1,112 @@
+import type { Clock } from '../io/clock.js';
+import type { Random } from '../io/random.js';
+import type { LogManager, TopicMetadata } from '../storage/types.js';
+import type { BrokerConfig } from './broker-config.js';
+import { validateTopicConfigs } from './broker-config.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { PartitionWaiters } from './partition-waiters.js';
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+export interface BrokerDeps {
+  readonly config: BrokerConfig;
+  readonly logs: LogManager;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  readonly clusterId: string;
+  /** Where clients should connect: the advertised listener, resolved after the socket is bound. */
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+}
+
+/** Kafka's topic name rule: legal characters, at most 249 of them, and not "." or "..". */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** CreateTopics/CreatePartitions cap, so a request cannot ask for millions of directories. */
+export const PARTITIONS_PER_TOPIC_MAX = 100_000;
+
+export class TopicError extends Error {
+  constructor(readonly errorCode: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The broker's state shared by all handlers: configuration, the log manager and the fetch waiters.
+ * It holds no socket; the network edge (src/io) feeds it frames through Connection.
+ */
+export class Broker {
+  readonly config: BrokerConfig;
+  readonly logs: LogManager;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  readonly clusterId: string;
+  readonly nodeId: number;
+  readonly waiters: PartitionWaiters;
+  advertisedHost: string;
+  advertisedPort: number;
+
+  constructor(deps: BrokerDeps) {
+    this.config = deps.config;
+    this.logs = deps.logs;
+    this.clock = deps.clock;
+    this.random = deps.random;
+    this.log = deps.log;
+    this.clusterId = deps.clusterId;
+    this.nodeId = deps.config.nodeId;
+    this.advertisedHost = deps.advertisedHost;
+    this.advertisedPort = deps.advertisedPort;
+    this.waiters = new PartitionWaiters(deps.clock);
+  }
+
+  static validateTopicName(name: string): string | null {
+    if (!TOPIC_NAME.test(name)) {
+      return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-', or is longer than 249 characters`;
+    }
+    if (name === '.' || name === '..') return `Topic name cannot be "." or ".."`;
+    return null;
+  }
+
+  /** Validate and create a topic; throws TopicError with Kafka's code. */
+  createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly = false): TopicMetadata | null {
+    const nameError = Broker.validateTopicName(name);
+    if (nameError !== null) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameError);
+    if (this.logs.getTopic(name) !== undefined) throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const count = partitions === -1 ? this.config.getInt('num.partitions') : partitions;
+    if (count < 1 || count > PARTITIONS_PER_TOPIC_MAX) {
+      throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be between 1 and ${PARTITIONS_PER_TOPIC_MAX}.`);
+    }
+    if (replicationFactor !== -1 && replicationFactor !== 1) {
+      throw new TopicError(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor: ${replicationFactor} larger than available brokers: 1.`);
+    }
+    const configError = validateTopicConfigs(configs);
+    if (configError !== null) throw new TopicError(ErrorCode.INVALID_CONFIG, configError);
+    if (validateOnly) return null;
+    const topic = this.logs.createTopic(name, count, configs, this.random.uuid());
+    this.log.info(`Created topic ${name} with ${count} partitions`);
+    return topic;
+  }
+
+  /** Metadata/Produce auto-creation, when auto.create.topics.enable allows it. */
+  autoCreateTopic(name: string): TopicMetadata | null {
+    if (!this.config.getBool('auto.create.topics.enable')) return null;
+    if (Broker.validateTopicName(name) !== null) return null;
+    const existing = this.logs.getTopic(name);
+    if (existing !== undefined) return existing;
+    return this.createTopic(name, -1, -1, {});
+  }
+
+  /** A topic's effective config value (override, broker synonym or default). */
+  topicConfig(topic: TopicMetadata, key: string): string {
+    const v = this.config.topicValue(topic.configs, key);
+    if (v === null) throw new Error(`no value for topic config ${key}`);
+    return v;
+  }
+}

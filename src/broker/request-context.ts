@@ -1,0 +1,18 @@
+import type { Broker } from './broker.js';
+
+/** What a handler knows about the request it is answering. */
+export interface RequestContext {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly broker: Broker;
+  /** Remote address, for DescribeGroups and logs. */
+  readonly clientHost: string;
+}
+
+/**
+ * A handler turns a decoded request into a response body (any subset of the response's fields: the
+ * rest are written as their defaults), or null when no response is sent (Produce with acks=0).
+ */
+export type Handler = (request: never, ctx: RequestContext) => object | null | Promise<object | null>;

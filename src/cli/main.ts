@@ -1,0 +1,16 @@
+import { Command, CommanderError } from 'commander';
+import { startCommand } from './start-command.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('fjord')
+    .description('Fjord: an event streaming platform that speaks the Apache Kafka protocol')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addCommand(startCommand().exitOverride());
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    throw err;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The storage contract the broker depends on. Two engines implement it: an in-memory one (for tests
+ * and the embedded broker) and the on-disk one (Kafka-format segments). Both pass one shared suite.
+ *
+ * Offsets are JavaScript numbers: exact up to 2^53, far beyond any offset a partition will reach.
+ * The wire codec carries them as bigint; handlers convert at the edge.
+ */
+
+/** What one stored batch looks like from outside: enough to answer Produce without re-reading it. */
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The log end offset after this append (lastOffset + 1). */
+  readonly logEndOffset: number;
+}
+
+export interface ReadResult {
+  /**
+   * Whole record batches (magic 2) as stored, starting with the batch that contains the requested
+   * offset. Slices of a read buffer: never one object per record.
+   */
+  readonly chunks: Buffer[];
+  readonly bytes: number;
+}
+
+export interface TimestampLookup {
+  readonly offset: number;
+  readonly timestamp: number;
+}
+
+export interface PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  logStartOffset(): number;
+  /** Next offset to be assigned. On a single node the high watermark equals it. */
+  logEndOffset(): number;
+  /**
+   * Append one validated magic-2 batch. The log writes its base offset (bytes 0-7) in place;
+   * everything else is stored byte for byte. Synchronous so appends to one partition are ordered.
+   */
+  append(batch: Buffer): AppendResult;
+  /**
+   * Read batches from `offset`, at most `maxBytes`, but when `minOneBatch` is true always at least one
+   * whole batch even if it is larger (Kafka's KIP-74 rule). `offset` outside [logStart, logEnd] throws
+   * OffsetOutOfRangeError; `offset == logEnd` returns no chunks.
+   */
+  read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult;
+  /** First offset whose batch max timestamp >= ts, via the time index; null when none. */
+  offsetForTimestamp(timestamp: number): TimestampLookup | null;
+  /** Largest timestamp in the log and the offset of the batch holding it (ListOffsets MAX_TIMESTAMP). */
+  maxTimestamp(): TimestampLookup | null;
+  /** Resolve once every byte appended before the call is durable (fdatasync). Calls share syncs. */
+  flush(): Promise<void>;
+  /** Move the log start offset forward (DeleteRecords); whole segments below it are deleted. */
+  advanceLogStartOffset(offset: number): void;
+  /** Bytes in all segments, for DescribeLogDirs. */
+  sizeBytes(): number;
+}
+
+export interface TopicMetadata {
+  readonly name: string;
+  /** 16 bytes, as a UUID string (Kafka's base64 form is rendered by the tools, not stored). */
+  readonly topicId: string;
+  readonly partitions: number;
+  /** Only the overrides set on this topic; defaults come from the broker config. */
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+export interface LogManagerOptions {
+  /** Broker-wide defaults for segment handling; topic overrides win. */
+  readonly segmentBytes: number;
+  readonly segmentMs: number;
+  readonly indexIntervalBytes: number;
+  /** Fsync policy for acks=0/1 appends (Kafka's flush.messages / flush.ms); acks=all always flushes. */
+  readonly flushMessages: number;
+  readonly flushMs: number;
+}
+
+export interface LogManager {
+  /** Load metadata and recover partitions. Must be called once before anything else. */
+  open(): Promise<void>;
+  listTopics(): TopicMetadata[];
+  getTopic(name: string): TopicMetadata | undefined;
+  getTopicById(topicId: string): TopicMetadata | undefined;
+  createTopic(name: string, partitions: number, configs: Record<string, string>, topicId: string): TopicMetadata;
+  deleteTopic(name: string): void;
+  /** Grow a topic to `totalPartitions`. */
+  addPartitions(name: string, totalPartitions: number): TopicMetadata;
+  /** Replace the topic's overrides (validated by the caller) and persist them. */
+  setTopicConfigs(name: string, configs: Record<string, string>): TopicMetadata;
+  partition(topic: string, partition: number): PartitionLog | undefined;
+  /** Flush everything, write the clean-shutdown marker, release files. */
+  close(): Promise<void>;
+}
+
+export class OffsetOutOfRangeError extends Error {
+  readonly code = 'OFFSET_OUT_OF_RANGE';
+  constructor(readonly offset: number, readonly logStartOffset: number, readonly logEndOffset: number) {
+    super(`Offset ${offset} is outside [${logStartOffset}, ${logEndOffset}]`);
+  }
+}

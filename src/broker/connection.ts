@@ -7,6 +7,7 @@ import { REGISTRY, descriptorFor } from './registry.js';
 import { supportedApiVersions } from './handlers/18-api-versions.js';
 import type { Broker } from './broker.js';
 import type { RequestContext } from './request-context.js';
+import { SerialQueue } from './serial-queue.js';
 
 /** Where a connection's output goes; implemented by the socket edge in src/io and by tests. */
 export interface ConnectionSink {
@@ -27,6 +28,7 @@ export class Connection {
   /** Responses waiting for earlier ones; its length is what the socket edge bounds. */
   private readonly slots: Array<{ ready: boolean; out: Buffer[] | null }> = [];
   private closed = false;
+  private readonly appendOrder = new SerialQueue();
 
   constructor(
     private readonly broker: Broker,
@@ -80,6 +82,7 @@ export class Connection {
       clientId: header.clientId,
       broker: this.broker,
       clientHost: this.clientHost,
+      appendOrder: this.appendOrder,
     };
     const responseFlexible = apiKey !== API_VERSIONS_KEY && api.responseFlexibleMin >= 0 && apiVersion >= api.responseFlexibleMin;
     const work = (async () => {

@@ -1,4 +1,5 @@
 import type { Broker } from './broker.js';
+import type { SerialQueue } from './serial-queue.js';
 
 /** What a handler knows about the request it is answering. */
 export interface RequestContext {
@@ -9,6 +10,8 @@ export interface RequestContext {
   readonly broker: Broker;
   /** Remote address, for DescribeGroups and logs. */
   readonly clientHost: string;
+  /** Per connection: keeps Produce appends in request order. */
+  readonly appendOrder: SerialQueue;
 }
 
 /**

@@ -2,13 +2,18 @@ import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceRe
 import type { Encodable } from '../../protocol/encodable.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { validateProducedRecords } from '../../protocol/records/validate.js';
+import { validateCompressedRecords } from '../../protocol/records/validate-compressed.js';
 import { setLogAppendTime } from '../../protocol/records/set-log-append-time.js';
-import type { PartitionLog } from '../../storage/types.js';
+import type { PartitionLog, TopicMetadata } from '../../storage/types.js';
 import { PartitionWaiters } from '../partition-waiters.js';
 import type { RequestContext } from '../request-context.js';
 
-/** Records never inflate beyond this when decompressed for validation, whatever the batch claims. */
-export const DECOMPRESSED_BATCH_MAX_BYTES = 256 * 1024 * 1024;
+/**
+ * Records never inflate beyond this when decompressed for validation, whatever the batch claims: it is
+ * the most memory one produce can make the broker allocate. Real batches (a producer's batch.size,
+ * 16 KiB by default, up to max.message.bytes compressed) stay far below it.
+ */
+export const DECOMPRESSED_BATCH_MAX_BYTES = 64 * 1024 * 1024;
 
 type PartitionResult = Encodable<ProduceResponsePartitionProduceResponse>;
 
@@ -16,50 +21,79 @@ function failure(index: number, errorCode: number, errorMessage: string | null =
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
 }
 
+/** Validate one partition's records and append them; the result, and the log to flush on success. */
+async function appendPartition(
+  ctx: RequestContext,
+  topic: TopicMetadata | undefined,
+  index: number,
+  records: Buffer | null,
+): Promise<{ result: PartitionResult; log: PartitionLog | null }> {
+  const { broker } = ctx;
+  const fail = (code: number, message: string | null = null): { result: PartitionResult; log: null } => ({ result: failure(index, code, message), log: null });
+  const log = topic === undefined ? undefined : broker.logs.partition(topic.name, index);
+  if (topic === undefined || log === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request has no record batch');
+  const maxBatchBytes = Number(broker.topicConfig(topic, 'max.message.bytes'));
+  const v = validateProducedRecords(records, { maxBatchBytes, maxDecompressedBytes: DECOMPRESSED_BATCH_MAX_BYTES });
+  if (!v.ok) return fail(v.errorCode, v.message);
+  if (v.batches.length !== 1) return fail(ErrorCode.INVALID_RECORD, 'Produce requests must carry exactly one record batch per partition');
+  const batch = v.batches[0]!;
+  // Transactions arrive with the exactly-once issue; until then a transactional batch has no coordinator.
+  if (batch.isTransactional) return fail(ErrorCode.INVALID_TXN_STATE, 'Transactions are not supported yet');
+  const bytes = records.subarray(batch.start, batch.start + batch.length);
+  if (batch.compression !== 0) {
+    const problem = await validateCompressedRecords(bytes, DECOMPRESSED_BATCH_MAX_BYTES);
+    if (problem !== undefined) return fail(problem.errorCode, problem.message);
+    // The topic may have been deleted while we decompressed.
+    if (broker.logs.partition(topic.name, index) !== log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  }
+  let logAppendTime = -1;
+  if (broker.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime') {
+    logAppendTime = broker.clock.now();
+    setLogAppendTime(bytes, 0, bytes.length, logAppendTime);
+  }
+  const appended = log.append(bytes);
+  broker.waiters.notify(PartitionWaiters.key(topic.name, index));
+  return {
+    log,
+    result: {
+      index,
+      errorCode: 0,
+      baseOffset: BigInt(appended.baseOffset),
+      logAppendTimeMs: BigInt(logAppendTime),
+      logStartOffset: BigInt(log.logStartOffset()),
+      errorMessage: null,
+    },
+  };
+}
+
 /**
  * Produce. Each partition's records must be exactly one magic-2 batch (Kafka's rule for v3+); it is
  * validated without parsing records into objects, stored byte for byte with its base offset assigned,
  * and, with acks=all, answered only after an fdatasync covering it (shared with concurrent produces).
+ * Appends run in request order per connection; the fsync wait does not hold up the next request.
  */
 export async function handleProduce(req: ProduceRequest, ctx: RequestContext): Promise<Encodable<ProduceResponse> | null> {
   const { broker } = ctx;
   const acks = req.acks;
   const toFlush: Array<{ log: PartitionLog; result: PartitionResult }> = [];
-  const responses = req.topicData.map((t) => {
-    let topic = broker.logs.getTopic(t.name);
-    if (topic === undefined) topic = broker.autoCreateTopic(t.name) ?? undefined;
-    const partitionResponses = t.partitionData.map((p): PartitionResult => {
-      if (acks !== -1 && acks !== 0 && acks !== 1) return failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS);
-      const log = topic === undefined ? undefined : broker.logs.partition(topic.name, p.index);
-      if (topic === undefined || log === undefined) return failure(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      if (p.records === null || p.records.length === 0) return failure(p.index, ErrorCode.INVALID_RECORD, 'Produce request has no record batch');
-      const maxBatchBytes = Number(broker.topicConfig(topic, 'max.message.bytes'));
-      const v = validateProducedRecords(p.records, { maxBatchBytes, maxDecompressedBytes: DECOMPRESSED_BATCH_MAX_BYTES });
-      if (!v.ok) return failure(p.index, v.errorCode, v.message);
-      if (v.batches.length !== 1) return failure(p.index, ErrorCode.INVALID_RECORD, 'Produce requests must carry exactly one record batch per partition');
-      const batch = v.batches[0]!;
-      // A producer id without the idempotence APIs cannot come from a well-behaved client yet.
-      if (batch.isTransactional) return failure(p.index, ErrorCode.INVALID_TXN_STATE, 'Transactions are not supported yet');
-      const bytes = p.records.subarray(batch.start, batch.start + batch.length);
-      let logAppendTime = -1;
-      if (broker.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime') {
-        logAppendTime = broker.clock.now();
-        setLogAppendTime(bytes, 0, bytes.length, logAppendTime);
+  const responses = await ctx.appendOrder.run(async () => {
+    const out = [];
+    for (const t of req.topicData) {
+      const topic = broker.logs.getTopic(t.name) ?? broker.autoCreateTopic(t.name) ?? undefined;
+      const partitionResponses: PartitionResult[] = [];
+      for (const p of t.partitionData) {
+        if (acks !== -1 && acks !== 0 && acks !== 1) {
+          partitionResponses.push(failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS));
+          continue;
+        }
+        const { result, log } = await appendPartition(ctx, topic, p.index, p.records);
+        if (log !== null && acks === -1) toFlush.push({ log, result });
+        partitionResponses.push(result);
       }
-      const appended = log.append(bytes);
-      broker.waiters.notify(PartitionWaiters.key(topic.name, p.index));
-      const result: PartitionResult = {
-        index: p.index,
-        errorCode: 0,
-        baseOffset: BigInt(appended.baseOffset),
-        logAppendTimeMs: BigInt(logAppendTime),
-        logStartOffset: BigInt(log.logStartOffset()),
-        errorMessage: null,
-      };
-      if (acks === -1) toFlush.push({ log, result });
-      return result;
-    });
-    return { name: t.name, partitionResponses };
+      out.push({ name: t.name, partitionResponses });
+    }
+    return out;
   });
 
   if (toFlush.length > 0) {

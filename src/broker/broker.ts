@@ -5,6 +5,7 @@ import type { BrokerConfig } from './broker-config.js';
 import { validateTopicConfigs } from './broker-config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { PartitionWaiters } from './partition-waiters.js';
+import { FetchSessionCache } from './fetch-sessions.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -50,6 +51,7 @@ export class Broker {
   readonly clusterId: string;
   readonly nodeId: number;
   readonly waiters: PartitionWaiters;
+  readonly fetchSessions: FetchSessionCache;
   advertisedHost: string;
   advertisedPort: number;
 
@@ -64,6 +66,7 @@ export class Broker {
     this.advertisedHost = deps.advertisedHost;
     this.advertisedPort = deps.advertisedPort;
     this.waiters = new PartitionWaiters(deps.clock);
+    this.fetchSessions = new FetchSessionCache(deps.random);
   }
 
   static validateTopicName(name: string): string | null {

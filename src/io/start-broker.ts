@@ -86,7 +86,13 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   let logs: LogManager;
   let clusterId: string;
   if (storage === 'disk') {
-    logs = createDiskLogManager({ logDir: config.logDir, fs: nodeFileSystem, clock, options: logManagerOptions(config) });
+    logs = createDiskLogManager({
+      logDir: config.logDir,
+      fs: nodeFileSystem,
+      clock,
+      options: logManagerOptions(config),
+      onBackgroundError: (err) => log.error(`background flush or checkpoint failed: ${String(err)}`),
+    });
     clusterId = config.get('cluster.id') ?? loadClusterId(config.logDir, config.nodeId, random);
   } else {
     logs = createMemoryLogManager(logManagerOptions(config));

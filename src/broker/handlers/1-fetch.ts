@@ -3,109 +3,193 @@ import type { Encodable } from '../../protocol/encodable.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ZERO_UUID } from '../../protocol/reader.js';
 import { OffsetOutOfRangeError } from '../../storage/types.js';
-import type { TopicMetadata } from '../../storage/types.js';
 import { PartitionWaiters } from '../partition-waiters.js';
 import { joinChunks } from '../join-chunks.js';
+import { FetchSession, FETCH_SESSION_PARTITIONS_MAX, type SessionPartition } from '../fetch-sessions.js';
 import type { RequestContext } from '../request-context.js';
 import type { Broker } from '../broker.js';
 
-/** Kafka's "no session" id and the epochs that open or close one. */
+/** Kafka's "no session" id and the epochs that close or open one. */
 const NO_SESSION_ID = 0;
 const FINAL_EPOCH = -1;
 const INITIAL_EPOCH = 0;
 /** A client's max_wait_ms is honoured up to this, so a fetch cannot pin memory for hours. */
 export const FETCH_WAIT_MAX_MS = 60_000;
+const READ_COMMITTED = 1;
 
 type PartitionData = Encodable<FetchResponsePartitionData>;
 
-interface Wanted {
-  readonly topicName: string | null;
-  readonly topicId: string;
-  readonly topic: TopicMetadata | undefined;
-  readonly partitions: FetchRequest['topics'][number]['partitions'];
+/** One partition to read: from the request, or from a session. */
+interface Target {
+  readonly topicKey: string;
+  readonly partition: number;
+  readonly fetchOffset: bigint;
+  readonly maxBytes: number;
+  readonly session?: SessionPartition;
 }
 
-function resolveTopics(req: FetchRequest, broker: Broker, byId: boolean): Wanted[] {
-  return req.topics.map((t) => {
-    const topic = byId ? broker.logs.getTopicById(t.topicId) : broker.logs.getTopic(t.topic);
-    return { topicName: byId ? topic?.name ?? null : t.topic, topicId: byId ? t.topicId : topic?.topicId ?? ZERO_UUID, topic, partitions: t.partitions };
-  });
+interface Outcome {
+  readonly target: Target;
+  readonly data: PartitionData;
+  readonly bytes: number;
+  readonly error: boolean;
 }
 
-/** One pass over every requested partition; returns the responses and how many record bytes they hold. */
-function readOnce(wanted: Wanted[], broker: Broker, maxBytes: number, byId: boolean): { topics: Encodable<FetchResponseFetchableTopicResponse>[]; bytes: number; errors: boolean } {
+function topicFor(broker: Broker, key: string, byId: boolean): { name: string; id: string } | undefined {
+  const t = byId ? broker.logs.getTopicById(key) : broker.logs.getTopic(key);
+  return t === undefined ? undefined : { name: t.name, id: t.topicId };
+}
+
+function readTarget(broker: Broker, t: Target, byId: boolean, budget: number, first: boolean, readCommitted: boolean): Outcome {
+  const topic = topicFor(broker, t.topicKey, byId);
+  const log = topic === undefined ? undefined : broker.logs.partition(topic.name, t.partition);
+  if (log === undefined) {
+    const errorCode = byId && topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return { target: t, bytes: 0, error: true, data: { partitionIndex: t.partition, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null } };
+  }
+  const hw = BigInt(log.logEndOffset());
+  const common = {
+    partitionIndex: t.partition,
+    highWatermark: hw,
+    lastStableOffset: hw,
+    logStartOffset: BigInt(log.logStartOffset()),
+    // No transactions yet: nothing was aborted. read_uncommitted gets null, as from Kafka.
+    abortedTransactions: readCommitted ? [] : null,
+    preferredReadReplica: -1,
+  };
+  try {
+    // KIP-74: the first partition with data returns at least one whole batch even past max_bytes.
+    const read = log.read(Number(t.fetchOffset), Math.max(0, Math.min(t.maxBytes, budget)), first);
+    return { target: t, bytes: read.bytes, error: false, data: { ...common, errorCode: 0, records: joinChunks(read.chunks, read.bytes) } };
+  } catch (err) {
+    if (err instanceof OffsetOutOfRangeError) return { target: t, bytes: 0, error: true, data: { ...common, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: null } };
+    throw err;
+  }
+}
+
+function readAll(broker: Broker, targets: readonly Target[], byId: boolean, maxBytes: number, readCommitted: boolean): { outcomes: Outcome[]; bytes: number; errors: boolean } {
   let budget = maxBytes;
   let bytes = 0;
   let errors = false;
-  const topics = wanted.map((w) => {
-    const partitions = w.partitions.map((p): PartitionData => {
-      const log = w.topic === undefined ? undefined : broker.logs.partition(w.topic.name, p.partition);
-      if (log === undefined) {
-        errors = true;
-        return {
-          partitionIndex: p.partition,
-          errorCode: byId && w.topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          highWatermark: -1n,
-          lastStableOffset: -1n,
-          logStartOffset: -1n,
-          records: null,
-        };
-      }
-      const hw = log.logEndOffset();
-      const common = {
-        partitionIndex: p.partition,
-        highWatermark: BigInt(hw),
-        lastStableOffset: BigInt(hw),
-        logStartOffset: BigInt(log.logStartOffset()),
-        abortedTransactions: [],
-        preferredReadReplica: -1,
-      };
-      const offset = Number(p.fetchOffset);
-      try {
-        // KIP-74: the first partition with data returns at least one whole batch even past max_bytes.
-        const limit = Math.min(p.partitionMaxBytes, budget);
-        const read = log.read(offset, Math.max(0, limit), bytes === 0);
-        budget -= read.bytes;
-        bytes += read.bytes;
-        return { ...common, errorCode: 0, records: joinChunks(read.chunks, read.bytes) };
-      } catch (err) {
-        if (err instanceof OffsetOutOfRangeError) {
-          errors = true;
-          return { ...common, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: null };
-        }
-        throw err;
-      }
-    });
-    return { topic: w.topicName ?? '', topicId: w.topicId, partitions };
+  const outcomes = targets.map((t) => {
+    const o = readTarget(broker, t, byId, budget, bytes === 0, readCommitted);
+    budget -= o.bytes;
+    bytes += o.bytes;
+    errors ||= o.error;
+    return o;
   });
-  return { topics, bytes, errors };
+  return { outcomes, bytes, errors };
+}
+
+/** Group per-partition outcomes into the response's topic list, preserving order. */
+function toTopics(broker: Broker, outcomes: readonly Outcome[], byId: boolean): Encodable<FetchResponseFetchableTopicResponse>[] {
+  const topics: Array<{ topic: string; topicId: string; partitions: PartitionData[] }> = [];
+  for (const o of outcomes) {
+    const last = topics[topics.length - 1];
+    const key = o.target.topicKey;
+    if (last !== undefined && (byId ? last.topicId : last.topic) === key) {
+      last.partitions.push(o.data);
+      continue;
+    }
+    const t = topicFor(broker, key, byId);
+    topics.push({ topic: byId ? t?.name ?? '' : key, topicId: byId ? key : t?.id ?? ZERO_UUID, partitions: [o.data] });
+  }
+  return topics;
+}
+
+/** Apply a request's partitions and forgotten topics to its session (KIP-227 rules). */
+function updateSession(session: FetchSession, req: FetchRequest, byId: boolean): boolean {
+  for (const t of req.topics) {
+    const topicKey = byId ? t.topicId : t.topic;
+    for (const p of t.partitions) {
+      const key = FetchSession.key(topicKey, p.partition);
+      const existing = session.partitions.get(key);
+      if (existing !== undefined) {
+        existing.fetchOffset = p.fetchOffset;
+        existing.maxBytes = p.partitionMaxBytes;
+      } else {
+        if (session.partitions.size >= FETCH_SESSION_PARTITIONS_MAX) return false;
+        session.partitions.set(key, { topicKey, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, lastHighWatermark: -2n, lastLogStartOffset: -2n });
+      }
+    }
+  }
+  for (const f of req.forgottenTopicsData) {
+    const topicKey = byId ? f.topicId : f.topic;
+    for (const p of f.partitions) session.partitions.delete(FetchSession.key(topicKey, p));
+  }
+  return true;
+}
+
+function sessionTargets(session: FetchSession): Target[] {
+  return [...session.partitions.values()].map((s) => ({ topicKey: s.topicKey, partition: s.partition, fetchOffset: s.fetchOffset, maxBytes: s.maxBytes, session: s }));
 }
 
 /**
- * Fetch with long polling: when fewer than min_bytes are available the request parks until an append
- * touches one of its partitions or max_wait_ms passes. Fetch sessions (KIP-227) are declined the way
- * Kafka declines them when its cache is full: full requests get session id 0 and clients keep sending
- * full requests; an incremental request names a session that does not exist.
+ * Fetch with long polling and incremental fetch sessions. When fewer than min_bytes are available the
+ * request parks until an append touches one of its partitions or max_wait_ms passes.
  */
 export async function handleFetch(req: FetchRequest, ctx: RequestContext): Promise<Encodable<FetchResponse>> {
   const { broker, apiVersion } = ctx;
-  if (req.sessionId !== NO_SESSION_ID && req.sessionEpoch !== FINAL_EPOCH) {
-    return { errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: NO_SESSION_ID, responses: [] };
-  }
-  if (req.sessionId === NO_SESSION_ID && req.sessionEpoch !== FINAL_EPOCH && req.sessionEpoch !== INITIAL_EPOCH) {
-    return { errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: NO_SESSION_ID, responses: [] };
-  }
   const byId = apiVersion >= 13;
-  const wanted = resolveTopics(req, broker, byId);
+  const sessions = apiVersion >= 7;
+  const empty = (errorCode: number): Encodable<FetchResponse> => ({ throttleTimeMs: 0, errorCode, sessionId: NO_SESSION_ID, responses: [] });
+
+  let session: FetchSession | undefined;
+  let incremental = false;
+  let targets: Target[];
+  const isFull = !sessions || req.sessionEpoch === INITIAL_EPOCH || req.sessionEpoch === FINAL_EPOCH;
+  if (isFull) {
+    if (sessions && req.sessionId !== NO_SESSION_ID) broker.fetchSessions.remove(req.sessionId);
+    if (sessions && req.sessionEpoch === INITIAL_EPOCH) {
+      session = broker.fetchSessions.create(byId, broker.clock.now());
+      if (!updateSession(session, req, byId)) {
+        broker.fetchSessions.remove(session.id);
+        session = undefined;
+      }
+    }
+    targets = session !== undefined
+      ? sessionTargets(session)
+      : req.topics.flatMap((t) => t.partitions.map((p) => ({ topicKey: byId ? t.topicId : t.topic, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes })));
+  } else {
+    session = broker.fetchSessions.get(req.sessionId);
+    if (session === undefined || session.byTopicId !== byId) return empty(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+    if (req.sessionEpoch !== session.nextEpoch) return empty(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+    if (!updateSession(session, req, byId)) return empty(ErrorCode.INVALID_REQUEST);
+    incremental = true;
+    targets = sessionTargets(session);
+  }
+  if (session !== undefined) {
+    // A new session expects epoch 1 next; each incremental request moves it on by one.
+    if (incremental) session.nextEpoch++;
+    session.lastUsed = broker.clock.now();
+  }
+
   const maxBytes = apiVersion >= 3 ? req.maxBytes : 0x7fffffff;
+  const readCommitted = apiVersion >= 4 && req.isolationLevel === READ_COMMITTED;
   const deadline = broker.clock.now() + Math.min(Math.max(req.maxWaitMs, 0), FETCH_WAIT_MAX_MS);
   const keys: string[] = [];
-  for (const w of wanted) if (w.topic !== undefined) for (const p of w.partitions) keys.push(PartitionWaiters.key(w.topic.name, p.partition));
+  for (const t of targets) {
+    const topic = topicFor(broker, t.topicKey, byId);
+    if (topic !== undefined) keys.push(PartitionWaiters.key(topic.name, t.partition));
+  }
   for (;;) {
-    const result = readOnce(wanted, broker, maxBytes, byId);
+    const result = readAll(broker, targets, byId, maxBytes, readCommitted);
     const remaining = deadline - broker.clock.now();
     if (result.bytes >= req.minBytes || result.errors || remaining <= 0 || keys.length === 0) {
-      return { throttleTimeMs: 0, errorCode: 0, sessionId: NO_SESSION_ID, responses: result.topics };
+      let outcomes = result.outcomes;
+      if (incremental) {
+        // Only partitions with news: records, an error, or a moved high watermark or log start.
+        outcomes = outcomes.filter((o) => {
+          const s = o.target.session!;
+          return o.bytes > 0 || o.data.errorCode !== 0 || s.lastHighWatermark !== o.data.highWatermark || s.lastLogStartOffset !== o.data.logStartOffset;
+        });
+      }
+      for (const o of outcomes) {
+        if (o.target.session === undefined) continue;
+        o.target.session.lastHighWatermark = o.data.highWatermark as bigint;
+        o.target.session.lastLogStartOffset = o.data.logStartOffset as bigint;
+      }
+      return { throttleTimeMs: 0, errorCode: 0, sessionId: session?.id ?? NO_SESSION_ID, responses: toTopics(broker, outcomes, byId) };
     }
     await broker.waiters.wait(keys, remaining);
   }

@@ -2,6 +2,8 @@ import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOf
 import type { Encodable } from '../../protocol/encodable.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { PartitionLog } from '../../storage/types.js';
+import { decodeRecordBatches } from '../../protocol/records/record-batch-reader.js';
+import { DECOMPRESSED_BATCH_MAX_BYTES } from './0-produce.js';
 import type { RequestContext } from '../request-context.js';
 
 /** Kafka's special timestamps. */
@@ -13,7 +15,25 @@ export const LATEST_TIERED_TIMESTAMP = -5n;
 
 type Result = Encodable<ListOffsetsResponseListOffsetsPartitionResponse>;
 
-function lookup(log: PartitionLog, timestamp: bigint): { offset: number; timestamp: number } {
+/**
+ * Storage finds the batch; Kafka answers with the record. Decode that one batch (off the hot path:
+ * ListOffsets by time is rare) and pick the first record at or after the target, or the first record
+ * holding the batch's max timestamp.
+ */
+async function refineToRecord(log: PartitionLog, found: { offset: number; timestamp: number }, target: number | 'max'): Promise<{ offset: number; timestamp: number }> {
+  if (found.offset < 0) return found;
+  const read = log.read(found.offset, 1, true);
+  if (read.chunks.length === 0) return found;
+  const [batch] = await decodeRecordBatches(read.chunks[0]!, { verifyCrc: false, maxDecompressedBytes: DECOMPRESSED_BATCH_MAX_BYTES });
+  if (batch === undefined) return found;
+  for (const r of batch.records) {
+    if (r.offset < log.logStartOffset()) continue;
+    if (target === 'max' ? r.timestamp === found.timestamp : r.timestamp >= target) return { offset: r.offset, timestamp: r.timestamp };
+  }
+  return found;
+}
+
+async function lookup(log: PartitionLog, timestamp: bigint): Promise<{ offset: number; timestamp: number }> {
   switch (timestamp) {
     case LATEST_TIMESTAMP:
       return { offset: log.logEndOffset(), timestamp: -1 };
@@ -24,22 +44,24 @@ function lookup(log: PartitionLog, timestamp: bigint): { offset: number; timesta
       // No tiered storage: Kafka answers -1 for a log with nothing tiered.
       return { offset: -1, timestamp: -1 };
     case MAX_TIMESTAMP:
-      return log.maxTimestamp() ?? { offset: -1, timestamp: -1 };
+      return refineToRecord(log, log.maxTimestamp() ?? { offset: -1, timestamp: -1 }, 'max');
     default:
-      return log.offsetForTimestamp(Number(timestamp)) ?? { offset: -1, timestamp: -1 };
+      return refineToRecord(log, log.offsetForTimestamp(Number(timestamp)) ?? { offset: -1, timestamp: -1 }, Number(timestamp));
   }
 }
 
-export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext): Encodable<ListOffsetsResponse> {
+export async function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext): Promise<Encodable<ListOffsetsResponse>> {
   const { broker, apiVersion } = ctx;
-  const topics = req.topics.map((t) => {
+  const topics = [];
+  for (const t of req.topics) {
     const topic = broker.logs.getTopic(t.name);
-    const partitions = t.partitions.map((p): Result => {
+    const partitions: Result[] = [];
+    for (const p of t.partitions) partitions.push(await (async (): Promise<Result> => {
       const log = topic === undefined ? undefined : broker.logs.partition(t.name, p.partitionIndex);
       if (log === undefined) {
         return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
       }
-      const found = lookup(log, p.timestamp);
+      const found = await lookup(log, p.timestamp);
       return {
         partitionIndex: p.partitionIndex,
         errorCode: 0,
@@ -49,8 +71,8 @@ export function handleListOffsets(req: ListOffsetsRequest, ctx: RequestContext):
         offset: BigInt(found.offset),
         leaderEpoch: found.offset >= 0 ? 0 : -1,
       };
-    });
-    return { name: t.name, partitions };
-  });
+    })());
+    topics.push({ name: t.name, partitions });
+  }
   return { throttleTimeMs: 0, topics };
 }

@@ -1,0 +1,29 @@
+/**
+ * Time, injected. Everything outside src/io asks a Clock instead of calling Date.now()/setTimeout, so
+ * tests can drive segment.ms rolls and flush.ms timers deterministically.
+ */
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  /** Run `fn` once after `ms` milliseconds. Periodic work re-arms itself from inside `fn`. */
+  setTimer(ms: number, fn: () => void): TimerHandle;
+}
+
+/** setTimeout's delay is a signed 32-bit int; anything larger fires immediately, so clamp. */
+export const MAX_TIMER_MS = 0x7fffffff;
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const timer = setTimeout(fn, Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+    // Background timers (flush.ms, checkpoints) must not keep a finished process alive; whatever
+    // owns the timer keeps the process alive by other means (a listening socket, a pending test).
+    timer.unref();
+    return { cancel: () => clearTimeout(timer) };
+  },
+};

@@ -1,0 +1,338 @@
+import { join } from 'node:path';
+import type { Clock, TimerHandle } from '../../io/clock.js';
+import type { FileSystem } from '../../io/file-system.js';
+import { resolveLogConfig, withDefaults } from '../log-config.js';
+import { assertPartitionBudget, assertValidTopicName } from '../topic-rules.js';
+import type { LogManager, LogManagerOptions, PartitionLog, TopicMetadata } from '../types.js';
+import { formatCheckpoint, readCheckpoint, topicPartitionKey, writeCheckpoint } from './checkpoint-file.js';
+import {
+  CLEAN_SHUTDOWN_FILE,
+  LOG_START_CHECKPOINT_FILE,
+  RECOVERY_POINT_CHECKPOINT_FILE,
+  TOPICS_FILE,
+  parsePartitionDirName,
+  partitionDir,
+} from './log-dir-layout.js';
+import { DiskPartitionLog, type PartitionLogHooks } from './partition-log.js';
+import { readPartitionTopicId, writePartitionMetadata } from './partition-metadata-file.js';
+import { loadPartition } from './recovery.js';
+import { readTopicsFile, writeTopicsFile } from './topics-file.js';
+
+export interface DiskLogManagerParams {
+  readonly logDir: string;
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly options?: Partial<LogManagerOptions>;
+  /** How often recovery points are checkpointed (Kafka's log.flush.offset.checkpoint.interval.ms). */
+  readonly checkpointIntervalMs?: number;
+  /** Failures of work nobody awaits: background flushes, periodic checkpoints. */
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+/** Kafka's log.flush.offset.checkpoint.interval.ms default. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+
+/** What the last open() found, for operators and tests. */
+export interface RecoverySummary {
+  readonly hadCleanShutdown: boolean;
+  readonly partitions: number;
+  readonly recoveredSegments: number;
+  readonly discardedBytes: number;
+}
+
+interface TopicEntry {
+  meta: TopicMetadata;
+  readonly logs: DiskPartitionLog[];
+}
+
+type ManagerState = 'new' | 'open' | 'closing' | 'closed';
+
+/**
+ * The on-disk engine: one log directory holding a directory per partition, Kafka's checkpoint files,
+ * the clean-shutdown marker and fjord-topics.json.
+ *
+ * Recovery points are checkpointed on a timer and at close (a stale one only means recovery reads
+ * more), and at once whenever topics are created, grown or deleted: a stale entry must never be
+ * applied to a new partition reusing the name. deleteTopic removes directories directly; Kafka renames
+ * them to "-delete" first so the deletion can run in the background, which we do not need. Leftover
+ * directories (a crash mid-delete) are recognised by their partition.metadata at the next open().
+ */
+export class DiskLogManager implements LogManager {
+  private readonly fs: FileSystem;
+  private readonly clock: Clock;
+  private readonly logDir: string;
+  private readonly options: LogManagerOptions;
+  private readonly checkpointIntervalMs: number;
+  private readonly reportBackgroundError: (error: unknown) => void;
+  /** Bounded by MAX_PARTITIONS_PER_LOG_MANAGER through the partition budget. */
+  private readonly topics = new Map<string, TopicEntry>();
+  private readonly topicsById = new Map<string, TopicEntry>();
+  private partitionCount = 0;
+  private state: ManagerState = 'new';
+  private checkpointTimer: TimerHandle | null = null;
+  private logStartCheckpointDirty = false;
+  /** Last checkpoint text written, to skip rewriting (and fsyncing) an unchanged file. */
+  private lastRecoveryCheckpoint = '';
+  private recovery: RecoverySummary | null = null;
+  /** The most recent background failure, kept when no handler was given. */
+  lastBackgroundError: unknown = undefined;
+
+  private readonly hooks: PartitionLogHooks = {
+    onFlushed: () => {
+      if (this.state === 'open' && this.logStartCheckpointDirty) this.guard(() => this.writeLogStartCheckpoint());
+    },
+    onLogStartAdvanced: () => {
+      this.logStartCheckpointDirty = true;
+    },
+    onBackgroundError: (err) => this.reportBackgroundError(err),
+  };
+
+  constructor(params: DiskLogManagerParams) {
+    this.fs = params.fs;
+    this.clock = params.clock;
+    this.logDir = params.logDir;
+    this.options = withDefaults(params.options);
+    this.checkpointIntervalMs = params.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    this.reportBackgroundError =
+      params.onBackgroundError ??
+      ((err) => {
+        this.lastBackgroundError = err;
+      });
+  }
+
+  async open(): Promise<void> {
+    if (this.state === 'open' || this.state === 'closing') throw new Error('Log manager is already open');
+    this.topics.clear();
+    this.topicsById.clear();
+    this.partitionCount = 0;
+    const fs = this.fs;
+    fs.mkdirp(this.logDir);
+    const marker = join(this.logDir, CLEAN_SHUTDOWN_FILE);
+    const hadCleanShutdown = fs.exists(marker);
+    const topics = readTopicsFile(fs, join(this.logDir, TOPICS_FILE));
+    const recoveryPoints = readCheckpoint(fs, join(this.logDir, RECOVERY_POINT_CHECKPOINT_FILE));
+    const logStarts = readCheckpoint(fs, join(this.logDir, LOG_START_CHECKPOINT_FILE));
+    this.removeOrphanPartitionDirs(topics);
+
+    let recoveredSegments = 0;
+    let discardedBytes = 0;
+    for (const meta of topics) {
+      const entry: TopicEntry = { meta, logs: [] };
+      for (let p = 0; p < meta.partitions; p++) {
+        const key = topicPartitionKey(meta.name, p);
+        const { log, loaded } = this.loadLog(meta, p, hadCleanShutdown, recoveryPoints.get(key), logStarts.get(key));
+        recoveredSegments += loaded.recoveredSegments;
+        discardedBytes += loaded.discardedBytes;
+        entry.logs.push(log);
+      }
+      this.register(entry);
+    }
+    this.recovery = { hadCleanShutdown, partitions: this.partitionCount, recoveredSegments, discardedBytes };
+
+    // Before accepting writes: a checkpoint from before a truncation would vouch for offsets that
+    // the truncation removed and new, unsynced appends will reuse.
+    this.writeRecoveryCheckpoint();
+    this.writeLogStartCheckpoint();
+    if (hadCleanShutdown) {
+      // From here on the files change; a crash must not find a marker claiming they are clean.
+      fs.unlink(marker);
+      await fs.fsyncDir(this.logDir);
+    }
+    this.state = 'open';
+    this.armCheckpointTimer();
+  }
+
+  /** What the last open() found. */
+  lastRecovery(): RecoverySummary | null {
+    return this.recovery;
+  }
+
+  listTopics(): TopicMetadata[] {
+    return [...this.topics.values()].map((e) => e.meta);
+  }
+
+  getTopic(name: string): TopicMetadata | undefined {
+    return this.topics.get(name)?.meta;
+  }
+
+  getTopicById(topicId: string): TopicMetadata | undefined {
+    return this.topicsById.get(topicId)?.meta;
+  }
+
+  createTopic(name: string, partitions: number, configs: Record<string, string>, topicId: string): TopicMetadata {
+    this.assertOpen();
+    assertValidTopicName(name);
+    if (this.topics.has(name)) throw new Error(`Topic '${name}' already exists`);
+    if (this.topicsById.has(topicId)) throw new Error(`Topic id ${topicId} is already in use`);
+    assertPartitionBudget(this.partitionCount, partitions);
+    const meta: TopicMetadata = { name, topicId, partitions, configs: { ...configs } };
+    const entry: TopicEntry = { meta, logs: [] };
+    for (let p = 0; p < partitions; p++) entry.logs.push(this.createLog(meta, p));
+    this.register(entry);
+    this.persistTopics();
+    this.writeRecoveryCheckpoint();
+    this.writeLogStartCheckpoint();
+    return meta;
+  }
+
+  deleteTopic(name: string): void {
+    this.assertOpen();
+    const entry = this.topics.get(name);
+    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
+    this.topics.delete(name);
+    this.topicsById.delete(entry.meta.topicId);
+    this.partitionCount -= entry.logs.length;
+    // Forget the topic durably first: a crash after this leaves orphan directories, which open()
+    // removes; a crash before it leaves the topic intact.
+    this.persistTopics();
+    this.writeRecoveryCheckpoint();
+    this.writeLogStartCheckpoint();
+    for (const log of entry.logs) {
+      log.closeForDelete();
+      this.fs.rmrf(log.dir);
+    }
+  }
+
+  addPartitions(name: string, totalPartitions: number): TopicMetadata {
+    this.assertOpen();
+    const entry = this.topics.get(name);
+    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
+    const current = entry.meta.partitions;
+    assertPartitionBudget(this.partitionCount, totalPartitions - current);
+    for (let p = current; p < totalPartitions; p++) entry.logs.push(this.createLog(entry.meta, p));
+    this.partitionCount += totalPartitions - current;
+    entry.meta = { ...entry.meta, partitions: totalPartitions };
+    this.persistTopics();
+    this.writeRecoveryCheckpoint();
+    this.writeLogStartCheckpoint();
+    return entry.meta;
+  }
+
+  setTopicConfigs(name: string, configs: Record<string, string>): TopicMetadata {
+    this.assertOpen();
+    const entry = this.topics.get(name);
+    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
+    entry.meta = { ...entry.meta, configs: { ...configs } };
+    this.persistTopics();
+    const config = resolveLogConfig(this.options, entry.meta.configs);
+    for (const log of entry.logs) log.updateConfig(config);
+    return entry.meta;
+  }
+
+  partition(topic: string, partition: number): PartitionLog | undefined {
+    return this.topics.get(topic)?.logs[partition];
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    this.checkpointTimer?.cancel();
+    this.checkpointTimer = null;
+    const results = await Promise.allSettled(this.allLogs().map((log) => log.close()));
+    this.writeRecoveryCheckpoint();
+    this.writeLogStartCheckpoint();
+    this.state = 'closed';
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // Only a log that is entirely on disk may be trusted without recovery next time.
+    if (failed !== undefined) throw failed.reason;
+    this.fs.writeFileAtomic(join(this.logDir, CLEAN_SHUTDOWN_FILE), new Uint8Array(0));
+  }
+
+  private loadLog(
+    meta: TopicMetadata,
+    partition: number,
+    hadCleanShutdown: boolean,
+    recoveryPoint: number | undefined,
+    logStartOffset: number | undefined,
+  ): { log: DiskPartitionLog; loaded: ReturnType<typeof loadPartition> } {
+    const dir = partitionDir(this.logDir, meta.name, partition);
+    if (readPartitionTopicId(this.fs, dir) === null) {
+      this.fs.mkdirp(dir);
+      writePartitionMetadata(this.fs, dir, meta.topicId);
+    }
+    const config = resolveLogConfig(this.options, meta.configs);
+    const loaded = loadPartition({ fs: this.fs, dir, nowMs: this.clock.now(), config, hadCleanShutdown, recoveryPoint, logStartOffset });
+    const log = new DiskPartitionLog({
+      topic: meta.name,
+      partition,
+      dir,
+      fs: this.fs,
+      clock: this.clock,
+      config,
+      loaded,
+      hooks: this.hooks,
+    });
+    return { log, loaded };
+  }
+
+  private createLog(meta: TopicMetadata, partition: number): DiskPartitionLog {
+    // Anything already there belongs to no live topic (open() removed orphans it recognised).
+    this.fs.rmrf(partitionDir(this.logDir, meta.name, partition));
+    return this.loadLog(meta, partition, true, undefined, undefined).log;
+  }
+
+  private register(entry: TopicEntry): void {
+    this.topics.set(entry.meta.name, entry);
+    this.topicsById.set(entry.meta.topicId, entry);
+    this.partitionCount += entry.logs.length;
+  }
+
+  /** Remove partition directories no live topic owns: deleted topics, ids that do not match. */
+  private removeOrphanPartitionDirs(topics: readonly TopicMetadata[]): void {
+    const byName = new Map(topics.map((t) => [t.name, t]));
+    for (const name of this.fs.readdir(this.logDir)) {
+      const path = join(this.logDir, name);
+      const parsed = parsePartitionDirName(name);
+      if (parsed === null) continue;
+      const topicId = readPartitionTopicId(this.fs, path);
+      if (topicId === null) continue; // not a partition directory of ours
+      const meta = byName.get(parsed.topic);
+      if (meta === undefined || meta.topicId !== topicId || parsed.partition >= meta.partitions) this.fs.rmrf(path);
+    }
+  }
+
+  private allLogs(): DiskPartitionLog[] {
+    return [...this.topics.values()].flatMap((e) => e.logs);
+  }
+
+  private persistTopics(): void {
+    writeTopicsFile(this.fs, join(this.logDir, TOPICS_FILE), this.listTopics());
+  }
+
+  private writeRecoveryCheckpoint(): void {
+    const entries = this.allLogs().map((l) => ({ topic: l.topic, partition: l.partition, offset: l.recoveryPoint() }));
+    const text = formatCheckpoint(entries);
+    if (text === this.lastRecoveryCheckpoint) return;
+    writeCheckpoint(this.fs, join(this.logDir, RECOVERY_POINT_CHECKPOINT_FILE), entries);
+    this.lastRecoveryCheckpoint = text;
+  }
+
+  private writeLogStartCheckpoint(): void {
+    const entries = this.allLogs().map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset() }));
+    writeCheckpoint(this.fs, join(this.logDir, LOG_START_CHECKPOINT_FILE), entries);
+    this.logStartCheckpointDirty = false;
+  }
+
+  private armCheckpointTimer(): void {
+    this.checkpointTimer = this.clock.setTimer(this.checkpointIntervalMs, () => {
+      if (this.state !== 'open') return;
+      this.guard(() => {
+        this.writeRecoveryCheckpoint();
+        if (this.logStartCheckpointDirty) this.writeLogStartCheckpoint();
+      });
+      this.armCheckpointTimer();
+    });
+  }
+
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.reportBackgroundError(err);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new Error('Log manager is not open');
+  }
+}

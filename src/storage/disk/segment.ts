@@ -1,0 +1,332 @@
+import type { FileHandle, FileSystem } from '../../io/file-system.js';
+import { BATCH_HEADER_BYTES, LOG_OVERHEAD, NO_TIMESTAMP, batchSizeAt, type BatchInfo } from '../batch-header.js';
+import type { TimestampLookup } from '../types.js';
+import { BatchScanner, LOCATE_READ_BYTES } from './batch-scanner.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFilePath } from './log-dir-layout.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+import type { LogConfig } from '../log-config.js';
+
+/** Index entries store offsets relative to the segment base as int32. */
+const MAX_RELATIVE_OFFSET = 0x7fffffff;
+
+export interface SegmentRead {
+  /** Whole batches from the requested position, or null when none fit the budget. */
+  readonly chunk: Buffer | null;
+  /** True when the read consumed the segment to its end, so a reader may continue in the next one. */
+  readonly reachedEnd: boolean;
+}
+
+type SegmentState = 'open' | 'closed' | 'deleted';
+
+/**
+ * One segment: a .log of batches starting at `baseOffset`, and its two sparse indexes. Holds one open
+ * handle per file for its lifetime. (Bounding open handles with an LRU would go behind log/offsetIndex/
+ * timeIndex: reopen on demand here, nothing outside this class touches the handles.)
+ */
+export class LogSegment {
+  private sizeBytes: number;
+  /** Largest batch max timestamp in the segment, and the last offset of the batch holding it. */
+  maxTimestamp = NO_TIMESTAMP;
+  offsetOfMaxTimestamp = -1;
+  /** Log bytes appended since the last index entry: the index gets an entry every index.interval.bytes. */
+  private bytesSinceLastIndexEntry = 0;
+  /** Bumped by every write to the .log; a flush syncs the file when it is ahead of what was synced. */
+  private logWriteGeneration = 0;
+  private syncedLog = 0;
+  private syncedIndex = 0;
+  private syncedTimeIndex = 0;
+  /** fdatasyncs still running; handles are closed only when none are, so an fd is never reused under one. */
+  private syncsInFlight = 0;
+  private state: SegmentState = 'open';
+
+  private constructor(
+    private readonly fs: FileSystem,
+    readonly dir: string,
+    readonly baseOffset: number,
+    private readonly log: FileHandle,
+    readonly offsetIndex: OffsetIndex,
+    readonly timeIndex: TimeIndex,
+    /** Clock time the segment was created or loaded; segment.ms rolls are measured from it. */
+    readonly createdAtMs: number,
+    /** Whether both index files existed when the segment was opened. */
+    private readonly indexesFound: boolean,
+  ) {
+    this.sizeBytes = fs.size(log);
+  }
+
+  /** A new, empty segment. Existing files at this base offset hold nothing valid and are replaced. */
+  static create(fs: FileSystem, dir: string, baseOffset: number, nowMs: number): LogSegment {
+    return LogSegment.openFiles(fs, dir, baseOffset, nowMs, 'w+');
+  }
+
+  /** An existing segment, as found on disk; its indexes are not loaded yet (see loadIndexes). */
+  static open(fs: FileSystem, dir: string, baseOffset: number, nowMs: number): LogSegment {
+    return LogSegment.openFiles(fs, dir, baseOffset, nowMs, 'c+');
+  }
+
+  private static openFiles(fs: FileSystem, dir: string, baseOffset: number, nowMs: number, indexFlags: 'w+' | 'c+'): LogSegment {
+    // A missing index would be created empty below and then look valid; remember it was missing.
+    const indexesFound =
+      fs.exists(segmentFilePath(dir, baseOffset, INDEX_SUFFIX)) && fs.exists(segmentFilePath(dir, baseOffset, TIME_INDEX_SUFFIX));
+    const log = fs.open(segmentFilePath(dir, baseOffset, LOG_SUFFIX), indexFlags === 'w+' ? 'w+' : 'r+');
+    const index = new OffsetIndex(fs, fs.open(segmentFilePath(dir, baseOffset, INDEX_SUFFIX), indexFlags), baseOffset);
+    const timeIndex = new TimeIndex(fs, fs.open(segmentFilePath(dir, baseOffset, TIME_INDEX_SUFFIX), indexFlags), baseOffset);
+    return new LogSegment(fs, dir, baseOffset, log, index, timeIndex, nowMs, indexesFound);
+  }
+
+  get size(): number {
+    return this.sizeBytes;
+  }
+
+  /**
+   * Load both index files; false when either is missing or unusable (the caller then recovers the
+   * segment, which rebuilds them). Takes the max timestamp from the time index's last entry.
+   */
+  loadIndexes(): boolean {
+    if (!this.indexesFound || !this.offsetIndex.load(this.sizeBytes) || !this.timeIndex.load()) return false;
+    const last = this.timeIndex.lastEntry();
+    if (last !== null) {
+      this.maxTimestamp = last.timestamp;
+      this.offsetOfMaxTimestamp = last.offset;
+    }
+    return true;
+  }
+
+  shouldRoll(batchSize: number, lastOffset: number, nowMs: number, config: LogConfig): boolean {
+    if (this.sizeBytes === 0) return false;
+    return (
+      this.sizeBytes + batchSize > config.segmentBytes ||
+      nowMs - this.createdAtMs > config.segmentMs ||
+      this.offsetIndex.isFull() ||
+      this.timeIndex.isFull() ||
+      lastOffset - this.baseOffset > MAX_RELATIVE_OFFSET
+    );
+  }
+
+  /** Append one batch (its base offset already written) with a single write, then index it. */
+  append(batch: Buffer, info: BatchInfo, indexIntervalBytes: number): void {
+    this.fs.write(this.log, [batch], this.sizeBytes);
+    const position = this.sizeBytes;
+    this.sizeBytes += batch.length;
+    this.logWriteGeneration++;
+    this.track(info, position, indexIntervalBytes);
+    this.persistIndexes();
+  }
+
+  /**
+   * Account for a batch now in the log at `position`: Kafka's cadence — an offset index entry (and a
+   * time index entry if the max timestamp rose) once more than index.interval.bytes have gone by.
+   */
+  track(info: BatchInfo, position: number, indexIntervalBytes: number): void {
+    if (info.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = info.maxTimestamp;
+      this.offsetOfMaxTimestamp = info.lastOffset;
+    }
+    if (this.bytesSinceLastIndexEntry > indexIntervalBytes) {
+      this.offsetIndex.append(info.lastOffset, position);
+      this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+      this.bytesSinceLastIndexEntry = 0;
+    }
+    this.bytesSinceLastIndexEntry += info.size;
+  }
+
+  /** Account for the batch the last index entry points at, already indexed (used when reloading). */
+  trackIndexed(info: BatchInfo): void {
+    if (info.maxTimestamp > this.maxTimestamp) {
+      this.maxTimestamp = info.maxTimestamp;
+      this.offsetOfMaxTimestamp = info.lastOffset;
+    }
+    this.bytesSinceLastIndexEntry = info.size;
+  }
+
+  persistIndexes(): void {
+    this.offsetIndex.persist();
+    this.timeIndex.persist();
+  }
+
+  /** Make sure the time index records the segment's max timestamp (before it stops being active). */
+  finalizeTimeIndex(): void {
+    if (this.state !== 'open') return;
+    this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    this.timeIndex.persist();
+  }
+
+  /** Forget both indexes (memory and files) before recovery rebuilds them. */
+  resetIndexes(): void {
+    this.offsetIndex.clear();
+    this.timeIndex.clear();
+    this.maxTimestamp = NO_TIMESTAMP;
+    this.offsetOfMaxTimestamp = -1;
+    this.bytesSinceLastIndexEntry = 0;
+  }
+
+  /** Cut the .log at `size` (recovery drops a torn tail). */
+  truncateLog(size: number): void {
+    this.fs.truncate(this.log, size);
+    this.sizeBytes = size;
+    this.logWriteGeneration++;
+  }
+
+  /** Size of the .log file itself, which after a crash may exceed what we have accounted for. */
+  fileSize(): number {
+    return this.fs.size(this.log);
+  }
+
+  /** Recovery believed bytes it read back; they may be in the page cache only, so sync them next. */
+  markUnsynced(): void {
+    this.logWriteGeneration++;
+  }
+
+  scanner(from: number, chunkBytes: number, verifyCrc: boolean, end = this.sizeBytes): BatchScanner {
+    return new BatchScanner(this.fs, this.log, from, end, chunkBytes, verifyCrc);
+  }
+
+  /** Position of the batch containing `offset`, or null when the segment ends before it. */
+  locate(offset: number): number | null {
+    const scan = this.scanner(this.offsetIndex.lookup(offset), LOCATE_READ_BYTES, false);
+    for (;;) {
+      const step = scan.next();
+      if (step.kind === 'end') return null;
+      if (step.kind === 'invalid') throw new Error(`Corrupt batch in ${this.describe()} at ${step.position}: ${step.reason}`);
+      if (step.info.lastOffset >= offset) return step.position;
+    }
+  }
+
+  /**
+   * Whole batches from `position` within `budget` bytes, with one read. When none fits and
+   * `mustIncludeOne`, the first batch alone (KIP-74: a consumer must always make progress).
+   */
+  readFrom(position: number, budget: number, mustIncludeOne: boolean): SegmentRead {
+    const end = this.sizeBytes;
+    if (position >= end) return { chunk: null, reachedEnd: true };
+    const want = Math.min(Math.max(budget, 0), end - position);
+    if (want >= BATCH_HEADER_BYTES) {
+      const buf = Buffer.allocUnsafe(want);
+      const got = this.fs.read(this.log, buf, 0, want, position);
+      let whole = 0;
+      while (whole + LOG_OVERHEAD <= got) {
+        const size = this.checkedSize(buf, whole, position + whole);
+        if (whole + size > got) break;
+        whole += size;
+      }
+      if (whole > 0) return { chunk: buf.subarray(0, whole), reachedEnd: position + whole >= end };
+    }
+    if (!mustIncludeOne) return { chunk: null, reachedEnd: false };
+    const header = Buffer.allocUnsafe(LOG_OVERHEAD);
+    this.fs.read(this.log, header, 0, LOG_OVERHEAD, position);
+    const size = this.checkedSize(header, 0, position);
+    const one = Buffer.allocUnsafe(size);
+    const got = this.fs.read(this.log, one, 0, size, position);
+    if (got !== size || position + size > end) throw new Error(`Short read in ${this.describe()} at ${position}`);
+    return { chunk: one, reachedEnd: position + size >= end };
+  }
+
+  /**
+   * First batch at or after `startingOffset` whose max timestamp is >= `timestamp`. The time index
+   * finds where to start: no batch before its entry can reach the timestamp.
+   */
+  findByTimestamp(timestamp: number, startingOffset: number): TimestampLookup | null {
+    if (this.maxTimestamp < timestamp) return null;
+    const entry = this.timeIndex.lookup(timestamp);
+    const fromTime = entry === null ? 0 : this.offsetIndex.lookup(entry.offset);
+    const from = Math.max(fromTime, this.offsetIndex.lookup(startingOffset));
+    const scan = this.scanner(from, LOCATE_READ_BYTES, false);
+    for (;;) {
+      const step = scan.next();
+      if (step.kind === 'end') return null;
+      if (step.kind === 'invalid') throw new Error(`Corrupt batch in ${this.describe()} at ${step.position}: ${step.reason}`);
+      const info = step.info;
+      if (info.lastOffset >= startingOffset && info.maxTimestamp >= timestamp) {
+        return { offset: Math.max(info.baseOffset, startingOffset), timestamp: info.maxTimestamp };
+      }
+    }
+  }
+
+  /** The largest timestamp among batches at or after `startingOffset` (first batch holding it wins). */
+  maxTimestampFrom(startingOffset: number): TimestampLookup | null {
+    if (startingOffset <= this.baseOffset) {
+      return this.maxTimestamp === NO_TIMESTAMP ? null : this.findByTimestamp(this.maxTimestamp, startingOffset);
+    }
+    // The log start cuts into this segment, so its recorded max may belong to a batch below it.
+    const scan = this.scanner(this.offsetIndex.lookup(startingOffset), LOCATE_READ_BYTES, false);
+    let best: TimestampLookup | null = null;
+    for (;;) {
+      const step = scan.next();
+      if (step.kind === 'end') return best;
+      if (step.kind === 'invalid') throw new Error(`Corrupt batch in ${this.describe()} at ${step.position}: ${step.reason}`);
+      const info = step.info;
+      if (info.lastOffset >= startingOffset && info.maxTimestamp > (best?.timestamp ?? NO_TIMESTAMP)) {
+        best = { offset: Math.max(info.baseOffset, startingOffset), timestamp: info.maxTimestamp };
+      }
+    }
+  }
+
+  isDirty(): boolean {
+    return (
+      this.logWriteGeneration > this.syncedLog ||
+      this.offsetIndex.writeGeneration > this.syncedIndex ||
+      this.timeIndex.writeGeneration > this.syncedTimeIndex
+    );
+  }
+
+  /** fdatasync whichever of the three files changed since their last sync. */
+  async sync(): Promise<void> {
+    if (this.state !== 'open') return;
+    const logGen = this.logWriteGeneration;
+    const indexGen = this.offsetIndex.writeGeneration;
+    const timeGen = this.timeIndex.writeGeneration;
+    const syncs: Promise<void>[] = [];
+    if (logGen > this.syncedLog) syncs.push(this.fs.fdatasync(this.log));
+    if (indexGen > this.syncedIndex) syncs.push(this.fs.fdatasync(this.offsetIndex.handle));
+    if (timeGen > this.syncedTimeIndex) syncs.push(this.fs.fdatasync(this.timeIndex.handle));
+    if (syncs.length === 0) return;
+    this.syncsInFlight++;
+    // allSettled, not all: a handle must stay open until every sync on it has returned.
+    const results = await Promise.allSettled(syncs);
+    this.syncsInFlight--;
+    if (this.state !== 'open') {
+      // Deleted or closed while syncing: its bytes no longer matter, and now the handles can go.
+      if (this.syncsInFlight === 0) this.closeHandles();
+      return;
+    }
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+    this.syncedLog = Math.max(this.syncedLog, logGen);
+    this.syncedIndex = Math.max(this.syncedIndex, indexGen);
+    this.syncedTimeIndex = Math.max(this.syncedTimeIndex, timeGen);
+  }
+
+  close(): void {
+    if (this.state !== 'open') return;
+    this.state = 'closed';
+    if (this.syncsInFlight === 0) this.closeHandles();
+  }
+
+  /** Remove the files now; the handles follow once no sync is using them. */
+  delete(): void {
+    if (this.state === 'deleted') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'deleted';
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+      const path = segmentFilePath(this.dir, this.baseOffset, suffix);
+      if (this.fs.exists(path)) this.fs.unlink(path);
+    }
+    if (wasOpen && this.syncsInFlight === 0) this.closeHandles();
+  }
+
+  describe(): string {
+    return segmentFilePath(this.dir, this.baseOffset, LOG_SUFFIX);
+  }
+
+  private checkedSize(buf: Buffer, at: number, filePosition: number): number {
+    const size = batchSizeAt(buf, at);
+    if (size < BATCH_HEADER_BYTES) throw new Error(`Corrupt batch length in ${this.describe()} at ${filePosition}`);
+    return size;
+  }
+
+  private closeHandles(): void {
+    this.fs.close(this.log);
+    this.fs.close(this.offsetIndex.handle);
+    this.fs.close(this.timeIndex.handle);
+  }
+}

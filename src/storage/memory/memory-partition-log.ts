@@ -1,0 +1,144 @@
+import { NO_TIMESTAMP, checkAppendable, writeInt64 } from '../batch-header.js';
+import { OffsetOutOfRangeError, type AppendResult, type PartitionLog, type ReadResult, type TimestampLookup } from '../types.js';
+
+/**
+ * Bytes one in-memory partition may hold. Past it the oldest batches are dropped (the log start moves
+ * forward), like retention.bytes on disk, so an embedded broker cannot grow without limit.
+ */
+export const DEFAULT_MEMORY_PARTITION_MAX_BYTES = 256 * 1024 * 1024;
+
+interface StoredBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestamp: number;
+  readonly bytes: Buffer;
+}
+
+const EMPTY_READ: ReadResult = Object.freeze({ chunks: [], bytes: 0 });
+
+/** A partition kept as an array of batch buffers; same observable behaviour as the disk engine. */
+export class MemoryPartitionLog implements PartitionLog {
+  /** Ordered by offset; bounded by maxBytes. Removal from the front is amortised by `head`. */
+  private batches: StoredBatch[] = [];
+  /** Index of the first live batch in `batches` (dropping from the front without shifting). */
+  private head = 0;
+  private logStart = 0;
+  private logEnd = 0;
+  private totalBytes = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly maxBytes: number = DEFAULT_MEMORY_PARTITION_MAX_BYTES,
+  ) {}
+
+  logStartOffset(): number {
+    return this.logStart;
+  }
+
+  logEndOffset(): number {
+    return this.logEnd;
+  }
+
+  append(batch: Buffer): AppendResult {
+    const header = checkAppendable(batch);
+    const baseOffset = this.logEnd;
+    const lastOffset = baseOffset + (header.lastOffset - header.baseOffset);
+    writeInt64(batch, 0, baseOffset);
+    // A copy: the caller's buffer is usually a slice of a whole request we must not keep alive.
+    this.batches.push({ baseOffset, lastOffset, maxTimestamp: header.maxTimestamp, bytes: Buffer.from(batch) });
+    this.totalBytes += batch.length;
+    this.logEnd = lastOffset + 1;
+    this.enforceMaxBytes();
+    return { baseOffset, lastOffset, logEndOffset: this.logEnd };
+  }
+
+  read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
+    if (offset < this.logStart || offset > this.logEnd) throw new OffsetOutOfRangeError(offset, this.logStart, this.logEnd);
+    if (offset === this.logEnd) return EMPTY_READ;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for (let i = this.indexOf(offset); i < this.batches.length; i++) {
+      const b = (this.batches[i] as StoredBatch).bytes;
+      const forced = minOneBatch && chunks.length === 0;
+      if (bytes + b.length > maxBytes && !forced) break;
+      chunks.push(b);
+      bytes += b.length;
+    }
+    return { chunks, bytes };
+  }
+
+  offsetForTimestamp(timestamp: number): TimestampLookup | null {
+    for (let i = this.head; i < this.batches.length; i++) {
+      const b = this.batches[i] as StoredBatch;
+      if (b.maxTimestamp >= timestamp) return { offset: Math.max(b.baseOffset, this.logStart), timestamp: b.maxTimestamp };
+    }
+    return null;
+  }
+
+  maxTimestamp(): TimestampLookup | null {
+    let best: StoredBatch | null = null;
+    for (let i = this.head; i < this.batches.length; i++) {
+      const b = this.batches[i] as StoredBatch;
+      if (b.maxTimestamp > (best?.maxTimestamp ?? NO_TIMESTAMP)) best = b;
+    }
+    return best === null ? null : { offset: Math.max(best.baseOffset, this.logStart), timestamp: best.maxTimestamp };
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  advanceLogStartOffset(offset: number): void {
+    if (offset > this.logEnd) throw new OffsetOutOfRangeError(offset, this.logStart, this.logEnd);
+    if (offset <= this.logStart) return;
+    this.logStart = offset;
+    while (this.head < this.batches.length && (this.batches[this.head] as StoredBatch).lastOffset < offset) this.dropHead();
+    this.compact();
+  }
+
+  sizeBytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Index of the batch containing `offset` (largest base offset <= it), among live batches. */
+  private indexOf(offset: number): number {
+    let lo = this.head;
+    let hi = this.batches.length - 1;
+    let found = this.head;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.batches[mid] as StoredBatch).baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  private enforceMaxBytes(): void {
+    // Always keep the newest batch, even if it alone exceeds the bound.
+    while (this.totalBytes > this.maxBytes && this.batches.length - this.head > 1) {
+      const dropped = this.dropHead();
+      this.logStart = Math.max(this.logStart, dropped.lastOffset + 1);
+    }
+    this.compact();
+  }
+
+  private dropHead(): StoredBatch {
+    const b = this.batches[this.head] as StoredBatch;
+    this.totalBytes -= b.bytes.length;
+    this.head++;
+    return b;
+  }
+
+  /** Release dropped slots once they are half the array, keeping removal amortised O(1). */
+  private compact(): void {
+    if (this.head > 0 && this.head * 2 >= this.batches.length) {
+      this.batches = this.batches.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

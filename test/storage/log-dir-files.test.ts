@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createDiskLogManager } from '../../src/storage/index.js';
+import { readCheckpoint, topicPartitionKey } from '../../src/storage/disk/checkpoint-file.js';
+import { MemoryFileSystem } from '../../src/testing/memory-file-system.js';
+import { makeBatch, makeSizedBatch } from './make-batch.js';
+import { ManualClock } from './manual-clock.js';
+
+const ID_A = 'aaaaaaaa-0000-4000-8000-000000000001';
+const ID_B = 'bbbbbbbb-0000-4000-8000-000000000002';
+
+function manager(fs: MemoryFileSystem, clock = new ManualClock()) {
+  return createDiskLogManager({ logDir: '/logs', fs, clock, checkpointIntervalMs: 1000 });
+}
+
+describe('log directory files', () => {
+  it('writes Kafka-format checkpoints, partition.metadata, the topics file and the clean marker', async () => {
+    const fs = new MemoryFileSystem();
+    const m = manager(fs);
+    await m.open();
+    m.createTopic('orders', 2, { 'cleanup.policy': 'delete' }, ID_A);
+    const p0 = m.partition('orders', 0);
+    assert.ok(p0);
+    for (let i = 0; i < 3; i++) p0.append(makeBatch(['a', 'b']));
+    p0.advanceLogStartOffset(2);
+    await m.close();
+
+    assert.equal(fs.readFile('/logs/recovery-point-offset-checkpoint').toString(), '0\n2\norders 0 6\norders 1 0\n');
+    assert.equal(fs.readFile('/logs/log-start-offset-checkpoint').toString(), '0\n2\norders 0 2\norders 1 0\n');
+    assert.equal(fs.readFile('/logs/orders-1/partition.metadata').toString(), `version: 0\ntopic_id: ${ID_A}\n`);
+    assert.deepEqual(JSON.parse(fs.readFile('/logs/fjord-topics.json').toString()), {
+      version: 1,
+      topics: [{ name: 'orders', topicId: ID_A, partitions: 2, configs: { 'cleanup.policy': 'delete' } }],
+    });
+    assert.equal(fs.exists('/logs/.kafka_cleanshutdown'), true);
+    assert.deepEqual(fs.readdir('/logs/orders-0'), [
+      '00000000000000000000.index',
+      '00000000000000000000.log',
+      '00000000000000000000.timeindex',
+      'partition.metadata',
+    ]);
+  });
+
+  it('checkpoints the recovery point on a timer and the log start after a flush', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new ManualClock();
+    const m = manager(fs, clock);
+    await m.open();
+    m.createTopic('t', 1, {}, ID_A);
+    const p = m.partition('t', 0);
+    assert.ok(p);
+    p.append(makeBatch(['a', 'b', 'c']));
+    await p.flush();
+    assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), 0);
+    clock.advance(1000);
+    assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), 3);
+    p.advanceLogStartOffset(2);
+    assert.equal(readCheckpoint(fs, '/logs/log-start-offset-checkpoint').get(topicPartitionKey('t', 0)), 0);
+    await p.flush();
+    assert.equal(readCheckpoint(fs, '/logs/log-start-offset-checkpoint').get(topicPartitionKey('t', 0)), 2);
+    await m.close();
+  });
+
+  it('deleteTopic removes the partition directories; a recreated topic starts empty after a crash', async () => {
+    const fs = new MemoryFileSystem();
+    const m = manager(fs);
+    await m.open();
+    m.createTopic('t', 2, {}, ID_A);
+    const p = m.partition('t', 0);
+    assert.ok(p);
+    for (let i = 0; i < 5; i++) p.append(makeSizedBatch(2, 100, `x${i}`));
+    await p.flush();
+    m.deleteTopic('t');
+    assert.equal(fs.exists('/logs/t-0'), false);
+    assert.equal(fs.exists('/logs/t-1'), false);
+    m.createTopic('t', 1, {}, ID_B);
+    fs.crash();
+    const m2 = manager(fs);
+    await m2.open();
+    assert.equal(m2.getTopic('t')?.topicId, ID_B);
+    assert.equal(m2.partition('t', 0)?.logEndOffset(), 0);
+    assert.equal(m2.partition('t', 0)?.logStartOffset(), 0);
+    await m2.close();
+  });
+
+  it('removes orphan partition directories left by a crash mid-delete', async () => {
+    const fs = new MemoryFileSystem();
+    const m = manager(fs);
+    await m.open();
+    m.createTopic('keep', 1, {}, ID_A);
+    await m.close();
+    // A directory of a topic the topics file no longer lists, and one of a stale id.
+    fs.mkdirp('/logs/gone-0');
+    fs.writeFileAtomic('/logs/gone-0/partition.metadata', Buffer.from(`version: 0\ntopic_id: ${ID_B}\n`));
+    fs.mkdirp('/logs/keep-3');
+    fs.writeFileAtomic('/logs/keep-3/partition.metadata', Buffer.from(`version: 0\ntopic_id: ${ID_A}\n`));
+    fs.mkdirp('/logs/not-ours');
+    const m2 = manager(fs);
+    await m2.open();
+    assert.equal(fs.exists('/logs/gone-0'), false);
+    assert.equal(fs.exists('/logs/keep-3'), false);
+    assert.equal(fs.exists('/logs/keep-0'), true);
+    assert.equal(fs.exists('/logs/not-ours'), true, 'directories without partition.metadata are left alone');
+    await m2.close();
+  });
+});

@@ -1,0 +1,4 @@
+import { memoryEngine } from './engines.js';
+import { runLogContract } from './log-contract.js';
+
+runLogContract(memoryEngine);

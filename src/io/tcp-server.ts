@@ -68,6 +68,7 @@ export class TcpServer {
     }
     const reader = new FrameReader(this.options.frameMaxBytes);
     let paused = false;
+    let corked = false;
     const maybeResume = (): void => {
       if (paused && connection.inflight < INFLIGHT_REQUESTS_PER_CONNECTION_MAX && socket.writableLength < SOCKET_WRITE_BUFFER_MAX_BYTES) {
         paused = false;
@@ -79,9 +80,17 @@ export class TcpServer {
       {
         write: (chunks) => {
           if (socket.destroyed) return;
-          socket.cork();
+          // Responses that become ready in the same tick leave in one writev: a syscall per small
+          // Produce response was a third of the broker's time in the benchmark profile.
+          if (!corked) {
+            corked = true;
+            socket.cork();
+            process.nextTick(() => {
+              corked = false;
+              socket.uncork();
+            });
+          }
           for (const c of chunks) socket.write(c);
-          socket.uncork();
         },
         close: (reason) => {
           this.broker.log.warn(`closing connection from ${socket.remoteAddress ?? '?'}: ${reason}`);

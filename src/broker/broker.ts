@@ -6,6 +6,7 @@ import { validateTopicConfigs } from './broker-config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { FetchSessionCache } from './fetch-sessions.js';
+import { GroupRuntime } from './group-runtime.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -52,6 +53,7 @@ export class Broker {
   readonly nodeId: number;
   readonly waiters: PartitionWaiters;
   readonly fetchSessions: FetchSessionCache;
+  readonly groups: GroupRuntime;
   advertisedHost: string;
   advertisedPort: number;
 
@@ -67,6 +69,7 @@ export class Broker {
     this.advertisedPort = deps.advertisedPort;
     this.waiters = new PartitionWaiters(deps.clock);
     this.fetchSessions = new FetchSessionCache(deps.random);
+    this.groups = new GroupRuntime(this);
   }
 
   static validateTopicName(name: string): string | null {

@@ -4,6 +4,17 @@ import { handleProduce } from './handlers/0-produce.js';
 import { handleFetch } from './handlers/1-fetch.js';
 import { handleListOffsets } from './handlers/2-list-offsets.js';
 import { handleMetadata } from './handlers/3-metadata.js';
+import { handleOffsetCommit } from './handlers/8-offset-commit.js';
+import { handleOffsetFetch } from './handlers/9-offset-fetch.js';
+import { handleFindCoordinator } from './handlers/10-find-coordinator.js';
+import { handleJoinGroup } from './handlers/11-join-group.js';
+import { handleHeartbeat } from './handlers/12-heartbeat.js';
+import { handleLeaveGroup } from './handlers/13-leave-group.js';
+import { handleSyncGroup } from './handlers/14-sync-group.js';
+import { handleDescribeGroups } from './handlers/15-describe-groups.js';
+import { handleListGroups } from './handlers/16-list-groups.js';
+import { handleDeleteGroups } from './handlers/42-delete-groups.js';
+import { handleOffsetDelete } from './handlers/47-offset-delete.js';
 import { handleApiVersions } from './handlers/18-api-versions.js';
 import { handleCreateTopics } from './handlers/19-create-topics.js';
 import { handleDeleteTopics } from './handlers/20-delete-topics.js';
@@ -30,11 +41,20 @@ export interface Route {
  */
 const ROUTES: ReadonlyArray<{ apiKey: number; handle: Handler; minVersion?: number; why?: string }> = [
   // Produce v0-2 cannot carry magic-2 batches and Fjord stores only magic 2 (Kafka 4.0 also dropped them).
-  { apiKey: 0, handle: handleProduce, minVersion: 3, why: 'magic 2 only' },
+  { apiKey: 0, handle: handleProduce },
   // Fetch v0-3 readers expect magic 0/1 batches; Fjord does not down-convert (nor does Kafka 4.0).
   { apiKey: 1, handle: handleFetch, minVersion: 4, why: 'no down-conversion' },
   { apiKey: 2, handle: handleListOffsets },
   { apiKey: 3, handle: handleMetadata },
+  { apiKey: 8, handle: handleOffsetCommit },
+  { apiKey: 9, handle: handleOffsetFetch },
+  { apiKey: 10, handle: handleFindCoordinator },
+  { apiKey: 11, handle: handleJoinGroup },
+  { apiKey: 12, handle: handleHeartbeat },
+  { apiKey: 13, handle: handleLeaveGroup },
+  { apiKey: 14, handle: handleSyncGroup },
+  { apiKey: 15, handle: handleDescribeGroups },
+  { apiKey: 16, handle: handleListGroups },
   { apiKey: 18, handle: handleApiVersions },
   { apiKey: 19, handle: handleCreateTopics },
   { apiKey: 20, handle: handleDeleteTopics },
@@ -44,7 +64,9 @@ const ROUTES: ReadonlyArray<{ apiKey: number; handle: Handler; minVersion?: numb
   { apiKey: 33, handle: handleAlterConfigs },
   { apiKey: 35, handle: handleDescribeLogDirs },
   { apiKey: 37, handle: handleCreatePartitions },
+  { apiKey: 42, handle: handleDeleteGroups },
   { apiKey: 44, handle: handleIncrementalAlterConfigs },
+  { apiKey: 47, handle: handleOffsetDelete },
   { apiKey: 60, handle: handleDescribeCluster },
 ];
 

@@ -100,6 +100,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   await logs.open();
   const broker = new Broker({ config, logs, clock, random, log, clusterId, advertisedHost: host, advertisedPort: port });
+  await broker.groups.load();
   const server = new TcpServer(broker, {
     host,
     port,
@@ -125,6 +126,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     close: () => {
       closing ??= (async () => {
         await server.close(SHUTDOWN_WAIT_MS);
+        broker.groups.close();
         await logs.close();
       })();
       return closing;

@@ -89,7 +89,7 @@ export class BrokerConnection {
     try {
       this.transport = await this.options.connector(this.options.host, this.options.port, {
         onData: (chunk) => this.onData(chunk),
-        onClose: (err) => this.fail(err ?? new ClientError('CONNECTION_CLOSED', `Connection to ${this.address} closed`)),
+        onClose: (err) => this.fail(new ClientError('CONNECTION_CLOSED', err?.message ?? `Connection to ${this.address} closed`)),
       }, this.options.connectTimeoutMs);
     } catch (err) {
       throw new ClientError('CONNECTION_FAILED', `Cannot connect to ${this.address}: ${(err as Error).message}`);

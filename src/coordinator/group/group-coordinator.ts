@@ -153,6 +153,7 @@ export class GroupCoordinator {
       consider(g.phaseDeadline);
       consider(g.initialDelayUntil);
       for (const m of g.members.values()) if (m.pendingJoin === null) consider(m.sessionDeadline);
+      if (g.state === 'Empty') consider(this.expiryOf(g));
     }
     return next;
   }
@@ -182,16 +183,28 @@ export class GroupCoordinator {
     return { records, replies };
   }
 
+  /** When the next of an Empty group's offsets (or the group itself) expires. */
+  private expiryOf(g: Group): number {
+    let next = g.stateTimestamp + this.config.offsetsRetentionMs;
+    for (const o of g.offsets.values()) next = Math.min(next, this.offsetExpiry(g, o));
+    return next;
+  }
+
+  private offsetExpiry(g: Group, o: CommittedOffset): number {
+    return o.expireTimestamp ?? Math.max(o.commitTimestamp, g.stateTimestamp) + this.config.offsetsRetentionMs;
+  }
+
   private expireOffsets(g: Group, now: number, records: OffsetsTopicRecord[]): void {
     for (const [key, o] of g.offsets) {
-      const expiry = o.expireTimestamp ?? Math.max(o.commitTimestamp, g.stateTimestamp) + this.config.offsetsRetentionMs;
+      const expiry = this.offsetExpiry(g, o);
       if (expiry <= now) {
         const [topic, partition] = key.split('\u0000') as [string, string];
         g.offsets.delete(key);
         records.push(offsetCommitRecord(g.groupId, topic, Number(partition), null));
       }
     }
-    if (g.offsets.size === 0 && g.members.size === 0 && g.generation > 0) {
+    // An empty group with nothing committed is forgotten once it has been empty for the retention.
+    if (g.offsets.size === 0 && g.members.size === 0 && now - g.stateTimestamp >= this.config.offsetsRetentionMs) {
       records.push(groupMetadataRecord(g.groupId, null, now));
       this.groups.delete(g.groupId);
     }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { startCommand } from './start-command.js';
+import { topicsCommand } from './topics-command.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('fjord')
@@ -7,6 +8,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.addCommand(startCommand().exitOverride());
+  program.addCommand(topicsCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -19,13 +19,21 @@ export interface ClientOptions {
   readonly clock?: Clock;
 }
 
+/**
+ * A client's timers are the program's own work (a retry backoff, a request timeout, linger): they
+ * keep the process alive, unlike the broker's background timers.
+ */
+function keepingAlive(clock: Clock): Clock {
+  return { now: () => clock.now(), setTimer: (ms, fn) => clock.setTimer(ms, fn, true) };
+}
+
 export function createCluster(o: ClientOptions, defaultClientId: string): Cluster {
   const list = typeof o.bootstrapServers === 'string' ? o.bootstrapServers.split(',') : o.bootstrapServers;
   return new Cluster({
     bootstrapServers: list.map((s) => s.trim()).filter((s) => s !== ''),
     clientId: o.clientId ?? defaultClientId,
     connector: o.connector ?? tcpConnector,
-    clock: o.clock ?? systemClock,
+    clock: keepingAlive(o.clock ?? systemClock),
     requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
     connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
     reconnectBackoffMs: o.reconnectBackoffMs ?? 50,

@@ -11,7 +11,7 @@ export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
   /** Run `fn` once after `ms` milliseconds. Periodic work re-arms itself from inside `fn`. */
-  setTimer(ms: number, fn: () => void): TimerHandle;
+  setTimer(ms: number, fn: () => void, keepAlive?: boolean): TimerHandle;
 }
 
 /** setTimeout's delay is a signed 32-bit int; anything larger fires immediately, so clamp. */
@@ -19,11 +19,12 @@ export const MAX_TIMER_MS = 0x7fffffff;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(ms, fn) {
+  setTimer(ms, fn, keepAlive = false) {
     const timer = setTimeout(fn, Math.max(0, Math.min(ms, MAX_TIMER_MS)));
     // Background timers (flush.ms, checkpoints) must not keep a finished process alive; whatever
     // owns the timer keeps the process alive by other means (a listening socket, a pending test).
-    timer.unref();
+    // A client waiting out a backoff is different: that wait is the program's work (keepAlive).
+    if (!keepAlive) timer.unref();
     return { cancel: () => clearTimeout(timer) };
   },
 };

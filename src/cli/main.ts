@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { startCommand } from './start-command.js';
 import { topicsCommand } from './topics-command.js';
+import { groupsCommand } from './groups-command.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('fjord')
@@ -9,6 +10,7 @@ export async function main(argv: string[]): Promise<void> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.addCommand(startCommand().exitOverride());
   program.addCommand(topicsCommand());
+  program.addCommand(groupsCommand());
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

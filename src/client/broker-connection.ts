@@ -22,6 +22,17 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, { min: number; max: number }> 
   [1, { min: 4, max: 12 }], // Fetch: topic names (v13+ switch to topic ids)
   [2, { min: 1, max: 7 }], // ListOffsets
   [3, { min: 1, max: 12 }], // Metadata
+  [8, { min: 2, max: 8 }], // OffsetCommit
+  [9, { min: 1, max: 7 }], // OffsetFetch (v8 batches groups: a different response shape)
+  [10, { min: 0, max: 3 }], // FindCoordinator (v4 batches keys)
+  [11, { min: 0, max: 9 }], // JoinGroup
+  [12, { min: 0, max: 4 }], // Heartbeat
+  [13, { min: 0, max: 5 }], // LeaveGroup
+  [14, { min: 0, max: 5 }], // SyncGroup
+  [15, { min: 0, max: 5 }], // DescribeGroups
+  [16, { min: 0, max: 4 }], // ListGroups
+  [42, { min: 0, max: 2 }], // DeleteGroups
+  [47, { min: 0, max: 0 }], // OffsetDelete
   [18, { min: 0, max: 3 }], // ApiVersions
   [19, { min: 2, max: 7 }], // CreateTopics
   [20, { min: 1, max: 6 }], // DeleteTopics

@@ -7,6 +7,7 @@ import { describeCluster } from './cluster-info.js';
 import { deleteRecords, listOffsets } from './offsets.js';
 import { describeTopics, listTopics } from './topic-metadata.js';
 import { createPartitions, createTopics, deleteTopics } from './topics.js';
+import { alterGroupOffsets, deleteGroupOffsets, deleteGroups, describeGroups, listGroupOffsets, listGroups, type GroupDescription, type GroupListing, type GroupOffset } from './groups.js';
 import type {
   Admin,
   AdminOptions,
@@ -107,6 +108,30 @@ class AdminClient implements Admin {
 
   async describeCluster(): Promise<ClusterDescription> {
     return describeCluster(this.live());
+  }
+
+  async listGroups(): Promise<GroupListing[]> {
+    return listGroups(this.live());
+  }
+
+  async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    return describeGroups(this.live(), groupIds);
+  }
+
+  async listGroupOffsets(groupId: string): Promise<GroupOffset[]> {
+    return listGroupOffsets(this.live(), groupId);
+  }
+
+  async alterGroupOffsets(groupId: string, offsets: readonly { topic: string; partition: number; offset: bigint }[]): Promise<void> {
+    return alterGroupOffsets(this.live(), groupId, offsets);
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    return deleteGroups(this.live(), groupIds);
+  }
+
+  async deleteGroupOffsets(groupId: string, partitions: readonly { topic: string; partition: number }[]): Promise<void> {
+    return deleteGroupOffsets(this.live(), groupId, partitions);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 export { createAdmin } from './admin.js';
 export { AdminError, type AdminFailure } from './admin-error.js';
+export type { GroupDescription, GroupListing, GroupMemberDescription, GroupOffset } from './groups.js';
 export type {
   Admin,
   AdminOptions,

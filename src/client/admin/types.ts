@@ -1,3 +1,4 @@
+import type { GroupDescription, GroupListing, GroupOffset } from './groups.js';
 import type { ClientOptions } from '../client-options.js';
 
 export interface AdminOptions extends ClientOptions {
@@ -242,5 +243,16 @@ export interface Admin {
   listOffsets(queries: readonly OffsetQuery[], options?: ListOffsetsOptions): Promise<ListedOffset[]>;
   deleteRecords(targets: readonly RecordsToDelete[]): Promise<DeletedRecords[]>;
   describeCluster(): Promise<ClusterDescription>;
+  /** Consumer groups on every broker, sorted by id. */
+  listGroups(): Promise<GroupListing[]>;
+  /** State, protocol and members (with decoded assignments for consumer groups). */
+  describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]>;
+  /** The group's committed offsets. */
+  listGroupOffsets(groupId: string): Promise<GroupOffset[]>;
+  /** Commit offsets for an inactive group (the group must have no members). */
+  alterGroupOffsets(groupId: string, offsets: readonly { topic: string; partition: number; offset: bigint }[]): Promise<void>;
+  /** Delete empty groups and their offsets (NON_EMPTY_GROUP otherwise). */
+  deleteGroups(groupIds: readonly string[]): Promise<void>;
+  deleteGroupOffsets(groupId: string, partitions: readonly { topic: string; partition: number }[]): Promise<void>;
   close(): Promise<void>;
 }

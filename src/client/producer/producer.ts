@@ -1,0 +1,264 @@
+import type { Clock, TimerHandle } from '../../io/clock.js';
+import { systemRandom } from '../../io/random.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import { createCluster } from '../client-options.js';
+import type { Cluster, TopicInfo } from '../cluster.js';
+import { ClientError, KafkaProtocolError } from '../errors.js';
+import { StickyPartitioner, partitionForKey, type Partitioner } from '../partitioner.js';
+import { serializers, type Serializer } from '../serializers.js';
+import { RecordAccumulator } from './accumulator.js';
+import { BufferMemory } from './buffer-memory.js';
+import { resolveProducerConfig, type ProducerConfig } from './config.js';
+import { Deque } from './deque.js';
+import { MetadataRefresher } from './metadata-refresher.js';
+import { BATCH_OVERHEAD_BYTES, estimateRecordSize, normalizeHeaders, type PendingRecord } from './pending-record.js';
+import { Sender, deliveryTimeoutError } from './sender.js';
+import type { Producer, ProducerOptions, ProducerRecord, RecordMetadata } from './types.js';
+
+/** Create a producer. Connections open lazily, on the first send. */
+export function createProducer<K = Buffer | null, V = Buffer | null>(options: ProducerOptions<K, V>): Producer<K, V> {
+  return new KafkaProducer<K, V>(options);
+}
+
+const DEFAULT_CLIENT_ID = 'fjord-producer';
+
+/**
+ * The producer: `send` serializes the record, holds buffer memory for it (waiting for room when
+ * bufferMemory is used up), waits for its topic's metadata if needed, picks the partition and
+ * appends it to the accumulator; the sender takes it from there. Every step keeps send order, so
+ * records of one partition reach the broker in the order `send` was called.
+ */
+class KafkaProducer<K, V> implements Producer<K, V> {
+  private readonly config: ProducerConfig;
+  private readonly clock: Clock;
+  private readonly cluster: Cluster;
+  private readonly memory: BufferMemory;
+  private readonly accumulator: RecordAccumulator;
+  private readonly metadata: MetadataRefresher;
+  private readonly sender: Sender;
+  private readonly sticky: StickyPartitioner;
+  private readonly partitioner: Partitioner | null;
+  private readonly keySerializer: Serializer<K>;
+  private readonly valueSerializer: Serializer<V>;
+  /**
+   * Records holding buffer memory but waiting for their topic's metadata, per topic, in send order.
+   * Bounded by bufferMemory, like everything admitted.
+   */
+  private readonly awaitingMetadata = new Map<string, Deque<PendingRecord>>();
+  /** Promises of records not yet settled, for flush: as bounded as the records themselves. */
+  private readonly unsettled = new Set<Promise<unknown>>();
+  /** Partitions with a leader, per metadata snapshot, for the sticky partitioner. */
+  private readonly availableCache = new WeakMap<TopicInfo, number[]>();
+  private flushing = 0;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private runScheduled = false;
+  private timer: { at: number; handle: TimerHandle } | null = null;
+
+  constructor(options: ProducerOptions<K, V>) {
+    this.config = resolveProducerConfig(options);
+    this.cluster = createCluster({ ...options, requestTimeoutMs: this.config.requestTimeoutMs }, DEFAULT_CLIENT_ID);
+    // The cluster's clock keeps the process alive while records wait for linger or a retry.
+    this.clock = this.cluster.options.clock;
+    this.memory = new BufferMemory(this.config.bufferMemory, (r) => this.admit(r));
+    this.accumulator = new RecordAccumulator(this.config.batchSize);
+    this.metadata = new MetadataRefresher(this.cluster, this.clock, this.config.retryBackoffMs, options.metadataMaxAgeMs ?? 300_000, () => this.onMetadata());
+    this.sender = new Sender({
+      cluster: this.cluster,
+      config: this.config,
+      clock: this.clock,
+      accumulator: this.accumulator,
+      memory: this.memory,
+      metadata: this.metadata,
+      wakeup: () => this.wakeup(),
+    });
+    this.sticky = new StickyPartitioner(options.random ?? systemRandom);
+    this.partitioner = options.partitioner ?? null;
+    this.keySerializer = options.keySerializer ?? (serializers.bytes as Serializer<unknown> as Serializer<K>);
+    this.valueSerializer = options.valueSerializer ?? (serializers.bytes as Serializer<unknown> as Serializer<V>);
+  }
+
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata> {
+    let fields: Omit<PendingRecord, 'resolve' | 'reject'>;
+    try {
+      fields = this.prepare(record);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    let settle!: Pick<PendingRecord, 'resolve' | 'reject'>;
+    const promise = new Promise<RecordMetadata>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const forget = (): void => void this.unsettled.delete(tracked);
+    const tracked: Promise<void> = promise.then(forget, forget);
+    this.unsettled.add(tracked);
+    this.memory.acquire({ ...fields, ...settle });
+    return promise;
+  }
+
+  sendBatch(records: readonly ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
+    return Promise.all(records.map((r) => this.send(r)));
+  }
+
+  async flush(): Promise<void> {
+    const pending = [...this.unsettled];
+    if (pending.length === 0) return;
+    this.flushing++;
+    this.wakeup();
+    try {
+      await Promise.all(pending);
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      await this.flush();
+      this.timer?.handle.cancel();
+      this.timer = null;
+      this.metadata.close();
+      await this.cluster.close();
+    })();
+    return this.closing;
+  }
+
+  /** Serialize and check a record, synchronously: a bad record is refused before it holds anything. */
+  private prepare(record: ProducerRecord<K, V>): Omit<PendingRecord, 'resolve' | 'reject'> {
+    if (this.closed) throw new ClientError('CLIENT_CLOSED', 'The producer is closed');
+    const { topic } = record;
+    if (typeof topic !== 'string' || topic === '') throw new ClientError('INVALID_ARGUMENT', 'A record needs a topic');
+    const key = record.key === undefined ? null : this.keySerializer(record.key, topic);
+    const value = this.valueSerializer(record.value, topic);
+    if (key !== null && !Buffer.isBuffer(key)) throw new ClientError('INVALID_ARGUMENT', 'The key serializer must return a Buffer or null');
+    if (value !== null && !Buffer.isBuffer(value)) throw new ClientError('INVALID_ARGUMENT', 'The value serializer must return a Buffer or null');
+    const headers = normalizeHeaders(record.headers);
+    const now = this.clock.now();
+    const timestamp = record.timestamp ?? now;
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new ClientError('INVALID_ARGUMENT', `Invalid timestamp ${String(record.timestamp)}`);
+    const partition = record.partition ?? null;
+    if (partition !== null && (!Number.isInteger(partition) || partition < 0)) throw new ClientError('INVALID_ARGUMENT', `Invalid partition ${String(partition)}`);
+    const size = estimateRecordSize(key, value, headers);
+    // Java's RecordTooLargeException, raised before the record takes any memory.
+    const limit = Math.min(this.config.maxRequestSize, this.config.bufferMemory);
+    if (size + BATCH_OVERHEAD_BYTES > limit) {
+      throw new KafkaProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `The record is ${size + BATCH_OVERHEAD_BYTES} bytes when serialized, more than maxRequestSize or bufferMemory (${limit})`);
+    }
+    return { topic, requestedPartition: partition, key, value, headers, timestamp, size, deadline: now + this.config.deliveryTimeoutMs };
+  }
+
+  /** A record got its buffer memory: append it now if its topic's metadata is known, else wait for it. */
+  private admit(r: PendingRecord): void {
+    const waiting = this.awaitingMetadata.get(r.topic);
+    if (waiting !== undefined) {
+      waiting.push(r); // behind earlier records of the topic, to keep send order
+      return;
+    }
+    const meta = this.cluster.topics.get(r.topic);
+    if (meta === undefined || (r.requestedPartition !== null && r.requestedPartition >= meta.partitions.length)) {
+      const q = new Deque<PendingRecord>();
+      q.push(r);
+      this.awaitingMetadata.set(r.topic, q);
+      this.metadata.request(r.topic);
+      this.wakeup(); // arms the timer for the record's deadline
+      return;
+    }
+    this.append(r, meta);
+  }
+
+  private append(r: PendingRecord, meta: TopicInfo): void {
+    const count = meta.partitions.length;
+    let partition: number;
+    try {
+      partition = this.partitionOf(r, meta);
+    } catch (err) {
+      this.settleEarly(r, err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
+      this.settleEarly(r, new ClientError('INVALID_ARGUMENT', `Partition ${partition} of ${r.topic} does not exist (${count} partitions)`));
+      return;
+    }
+    if (this.accumulator.append(r, partition, this.clock.now())) this.wakeup();
+  }
+
+  private partitionOf(r: PendingRecord, meta: TopicInfo): number {
+    const count = meta.partitions.length;
+    if (r.requestedPartition !== null) return r.requestedPartition;
+    if (this.partitioner !== null) return this.partitioner(r.key, r.topic, count);
+    if (r.key !== null) return partitionForKey(r.key, count);
+    let available = this.availableCache.get(meta);
+    if (available === undefined) this.availableCache.set(meta, (available = meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition)));
+    return this.sticky.partition(r.topic, count, available, (p) => this.accumulator.startsNewBatch(r.topic, p, r.size));
+  }
+
+  /** Settle a record that never reached a batch, and give back its memory. */
+  private settleEarly(r: PendingRecord, err: Error): void {
+    r.reject(err);
+    this.memory.release(r.size);
+  }
+
+  /** After a metadata refresh: append the records that waited for it, in send order. */
+  private onMetadata(): void {
+    for (const [topic, waiting] of this.awaitingMetadata) {
+      const meta = this.cluster.topics.get(topic);
+      if (meta === undefined) {
+        this.metadata.request(topic); // the refresher's backoff paces the asking
+        continue;
+      }
+      // The queue stays registered until it is empty: a record admitted meanwhile (memory freed by a
+      // refusal below) joins its tail instead of overtaking the records still in it.
+      for (let r = waiting.shift(); r !== undefined; r = waiting.shift()) {
+        if (r.requestedPartition !== null && r.requestedPartition >= meta.partitions.length) {
+          this.settleEarly(r, new ClientError('INVALID_ARGUMENT', `Partition ${r.requestedPartition} of ${topic} does not exist (${meta.partitions.length} partitions)`));
+        } else {
+          this.append(r, meta);
+        }
+      }
+      this.awaitingMetadata.delete(topic);
+    }
+    this.wakeup();
+  }
+
+  private wakeup(): void {
+    if (this.runScheduled) return;
+    this.runScheduled = true;
+    // A microtask, so records sent in the same tick join their batches before the sender looks.
+    queueMicrotask(() => this.run());
+  }
+
+  private run(): void {
+    this.runScheduled = false;
+    const now = this.clock.now();
+    const timeout = (count: number, what: string, cause: Error | null): Error => deliveryTimeoutError(count, what, this.config.deliveryTimeoutMs, cause);
+    let next = this.memory.expire(now, (r) => r.reject(timeout(1, `${r.topic} waiting for buffer memory`, null))) ?? Number.POSITIVE_INFINITY;
+    for (const [topic, waiting] of this.awaitingMetadata) {
+      for (let r = waiting.first(); r !== undefined && r.deadline <= now; r = waiting.first()) {
+        waiting.shift();
+        const cause = this.metadata.lastError ?? new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic} not present in metadata`);
+        this.settleEarly(r, timeout(1, topic, cause));
+      }
+      const head = waiting.first();
+      if (head === undefined) this.awaitingMetadata.delete(topic);
+      else next = Math.min(next, head.deadline);
+    }
+    this.metadata.refreshIfStale();
+    const drainAll = this.flushing > 0 || this.closed || this.memory.exhausted;
+    next = Math.min(next, this.sender.run(now, drainAll));
+    this.arm(next, now);
+  }
+
+  /** Keep one timer, for the earliest moment something changes on its own (linger, backoff, deadline). */
+  private arm(at: number, now: number): void {
+    if (this.timer !== null && this.timer.at <= at) return;
+    this.timer?.handle.cancel();
+    this.timer = null;
+    if (at === Number.POSITIVE_INFINITY) return;
+    const handle = this.clock.setTimer(Math.max(0, at - now), () => {
+      if (this.timer?.handle === handle) this.timer = null;
+      this.run();
+    });
+    this.timer = { at, handle };
+  }
+}

@@ -1,0 +1,253 @@
+import type { Clock } from '../../io/clock.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.js';
+import { buildRecordBatch } from '../../protocol/records/index.js';
+import type { BrokerConnection } from '../broker-connection.js';
+import type { Cluster } from '../cluster.js';
+import { ClientError, KafkaProtocolError, isRetriable } from '../errors.js';
+import type { PartitionQueue, RecordAccumulator } from './accumulator.js';
+import type { ProducerBatch } from './batch.js';
+import type { BufferMemory } from './buffer-memory.js';
+import type { ProducerConfig } from './config.js';
+import type { MetadataRefresher } from './metadata-refresher.js';
+
+const PRODUCE = 0;
+
+/**
+ * Errors that mean our idea of who leads the partition is wrong (Kafka's InvalidMetadataException
+ * family): the batch is retried after a metadata refresh.
+ */
+const STALE_METADATA_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+]);
+
+/** Bytes of a Produce request besides its batches' (headers, names, lengths): a generous allowance. */
+const REQUEST_OVERHEAD_BYTES = 1024;
+
+export interface SenderDeps {
+  readonly cluster: Cluster;
+  readonly config: ProducerConfig;
+  readonly clock: Clock;
+  readonly accumulator: RecordAccumulator;
+  readonly memory: BufferMemory;
+  readonly metadata: MetadataRefresher;
+  /** Ask the producer to look at the accumulator again (a response freed a slot or a partition). */
+  readonly wakeup: () => void;
+}
+
+export function deliveryTimeoutError(count: number, what: string, timeoutMs: number, cause: Error | null): ClientError {
+  const err = new ClientError(
+    'DELIVERY_TIMEOUT',
+    `Expiring ${count} record(s) for ${what}: ${timeoutMs} ms has passed since the record was sent${cause === null ? '' : ` (last error: ${cause.message})`}`,
+  );
+  if (cause !== null) err.cause = cause;
+  return err;
+}
+
+/**
+ * Kafka's Sender: turns ready batches into Produce requests, one per leader with every ready
+ * partition it leads (one batch per partition, as Produce v3+ requires), at most maxInFlight
+ * requests per broker; settles each record from the response, and retries what can be retried.
+ *
+ * Ordering: without idempotence, a retried batch could land after a later batch of the same
+ * partition that was already in flight, which is how Java's producer reorders with
+ * max.in.flight > 1. Here a partition is muted while one of its batches is in flight, whenever a
+ * retry is possible (retries > 0; with acks=0 "in flight" lasts only until the bytes are written),
+ * and a failed batch goes back to the head of its partition. So per-partition order holds through retries; concurrency comes from different
+ * partitions (and brokers) being in flight together. Throughput per partition is one batch per
+ * round trip, the price of ordering without producer ids and sequence numbers.
+ *
+ * A batch in flight never expires: the broker may still append it, and the request timeout
+ * (requestTimeoutMs <= deliveryTimeoutMs - lingerMs) bounds the wait for its answer.
+ */
+export class Sender {
+  /** Produce requests awaiting a response, per broker: at most config.maxInFlight each. */
+  private readonly inflight = new Map<number, number>();
+  private readonly guardOrder: boolean;
+  private drainCursor = 0;
+
+  constructor(private readonly d: SenderDeps) {
+    this.guardOrder = d.config.retries > 0;
+  }
+
+  /** Dispatch whatever is ready; returns the clock time at which to look again. */
+  run(now: number, drainAll: boolean): number {
+    const { nodes, leaderless, nextCheck } = this.d.accumulator.ready(
+      { now, lingerMs: this.d.config.lingerMs, drainAll },
+      (topic, partition) => this.leaderOf(topic, partition),
+      (batch) => this.fail(batch, deliveryTimeoutError(batch.records.length, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, batch.lastError)),
+    );
+    let next = nextCheck;
+    for (const topic of leaderless) this.d.metadata.request(topic);
+    for (const [node, candidates] of nodes) {
+      if (!candidates.ready || !this.hasCapacity(node)) continue;
+      const batches = this.drain(candidates.queues);
+      if (batches.length > 0) this.dispatch(node, batches);
+      // Batches left behind by the request size cap go in the next request, if a slot is free.
+      if (this.hasCapacity(node) && candidates.queues.some((q) => !q.muted && q.batches.length > 0)) next = Math.min(next, now);
+    }
+    return next;
+  }
+
+  private leaderOf(topic: string, partition: number): number {
+    const p = this.d.cluster.topics.get(topic)?.partitions[partition];
+    return p === undefined || p.partition !== partition ? -1 : p.leader;
+  }
+
+  private hasCapacity(node: number): boolean {
+    return (this.inflight.get(node) ?? 0) < this.d.config.maxInFlight;
+  }
+
+  /** Head batches of the node's partitions, up to maxRequestSize; the starting partition rotates for fairness. */
+  private drain(queues: readonly PartitionQueue[]): ProducerBatch[] {
+    const out: ProducerBatch[] = [];
+    let bytes = REQUEST_OVERHEAD_BYTES;
+    const start = this.drainCursor++ % queues.length;
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[(start + i) % queues.length]!;
+      const head = q.batches.first();
+      if (head === undefined) continue;
+      const size = head.built?.length ?? head.sizeBytes;
+      if (out.length > 0 && bytes + size > this.d.config.maxRequestSize) continue;
+      const batch = this.d.accumulator.take(q)!;
+      if (this.guardOrder) q.muted = true;
+      out.push(batch);
+      bytes += size;
+    }
+    return out;
+  }
+
+  private dispatch(node: number, batches: ProducerBatch[]): void {
+    this.inflight.set(node, (this.inflight.get(node) ?? 0) + 1);
+    for (const b of batches) b.attempts++;
+    void this.produce(node, batches).finally(() => {
+      const n = (this.inflight.get(node) ?? 1) - 1;
+      if (n === 0) this.inflight.delete(node);
+      else this.inflight.set(node, n);
+      if (this.guardOrder) for (const b of batches) this.d.accumulator.setMuted(b.topic, b.partition, false);
+      this.d.wakeup();
+    });
+  }
+
+  private async produce(node: number, batches: ProducerBatch[]): Promise<void> {
+    const sendable: ProducerBatch[] = [];
+    for (const b of batches) {
+      try {
+        b.built ??= await buildRecordBatch({
+          records: b.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+          compression: this.d.config.compression,
+        });
+        sendable.push(b);
+      } catch (err) {
+        // A codec failure is not going to go away on retry.
+        this.fail(b, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    if (sendable.length === 0) return;
+    const body: ProduceRequest = { transactionalId: null, acks: this.d.config.acks, timeoutMs: this.d.config.requestTimeoutMs, topicData: [] };
+    const byTopic = new Map<string, ProduceRequest['topicData'][number]>();
+    for (const b of sendable) {
+      let t = byTopic.get(b.topic);
+      if (t === undefined) {
+        byTopic.set(b.topic, (t = { name: b.topic, partitionData: [] }));
+        body.topicData.push(t);
+      }
+      t.partitionData.push({ index: b.partition, records: b.built });
+    }
+
+    let conn: BrokerConnection | null = null;
+    let res: ProduceResponse;
+    try {
+      conn = await this.d.cluster.connectionTo(node).catch((err: unknown) => {
+        throw connectionError(err, node);
+      });
+      if (this.d.config.acks === 0) {
+        conn.sendOneWay(PRODUCE, body);
+        for (const b of sendable) this.complete(b, -1n, -1n);
+        return;
+      }
+      res = await conn.request<ProduceResponse>(PRODUCE, body);
+    } catch (err) {
+      const e = requestError(err);
+      // A failed connection is dropped so the retry reconnects; the leader may have moved too.
+      if (conn !== null && !(e instanceof ClientError && e.code === 'UNSUPPORTED_VERSION')) this.d.cluster.invalidate(conn);
+      for (const b of sendable) {
+        if (isRetriable(e)) this.d.metadata.request(b.topic);
+        this.retryOrFail(b, e);
+      }
+      return;
+    }
+    this.settleFromResponse(sendable, res);
+  }
+
+  private settleFromResponse(batches: readonly ProducerBatch[], res: ProduceResponse): void {
+    const answers = new Map<string, Map<number, ProduceResponse['responses'][number]['partitionResponses'][number]>>();
+    for (const t of res.responses) {
+      let byPartition = answers.get(t.name);
+      if (byPartition === undefined) answers.set(t.name, (byPartition = new Map()));
+      for (const p of t.partitionResponses) byPartition.set(p.index, p);
+    }
+    for (const b of batches) {
+      const p = answers.get(b.topic)?.get(b.partition);
+      if (p === undefined) {
+        this.retryOrFail(b, new ClientError('PROTOCOL_ERROR', `The Produce response has no answer for ${b.topic}-${b.partition}`));
+      } else if (p.errorCode === ErrorCode.NONE) {
+        this.complete(b, p.baseOffset, p.logAppendTimeMs);
+      } else {
+        const details = [p.errorMessage, ...p.recordErrors.map((e) => `record ${e.batchIndex}: ${e.batchIndexErrorMessage ?? 'invalid'}`)].filter((s) => s !== null && s !== '');
+        const err = new KafkaProtocolError(p.errorCode, `${b.topic}-${b.partition}${details.length > 0 ? `: ${details.join('; ')}` : ''}`);
+        if (STALE_METADATA_ERRORS.has(p.errorCode)) this.d.metadata.request(b.topic);
+        this.retryOrFail(b, err);
+      }
+    }
+  }
+
+  /** Retry a retriable failure after retryBackoffMs unless retries or the delivery timeout are used up. */
+  private retryOrFail(batch: ProducerBatch, err: Error): void {
+    batch.lastError = err;
+    const now = this.d.clock.now();
+    if (!isRetriable(err) || batch.attempts > this.d.config.retries) {
+      this.fail(batch, err);
+    } else if (now >= batch.deadline) {
+      this.fail(batch, deliveryTimeoutError(batch.records.length, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, err));
+    } else {
+      batch.retryAt = now + this.d.config.retryBackoffMs;
+      this.d.accumulator.requeue(batch);
+    }
+  }
+
+  private complete(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: bigint): void {
+    const appendTime = logAppendTimeMs >= 0n ? Number(logAppendTimeMs) : null;
+    batch.records.forEach((r, i) => {
+      r.resolve({ topic: batch.topic, partition: batch.partition, offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i), timestamp: appendTime ?? r.timestamp });
+    });
+    this.d.memory.release(batch.reservedBytes);
+  }
+
+  private fail(batch: ProducerBatch, err: Error): void {
+    for (const r of batch.records) r.reject(err);
+    this.d.memory.release(batch.reservedBytes);
+  }
+}
+
+/**
+ * While the producer runs, its cluster is open, so CLIENT_CLOSED on a request means another request
+ * invalidated the shared connection: a lost connection, worth a retry like any other.
+ */
+function requestError(err: unknown): Error {
+  if (err instanceof ClientError && err.code === 'CLIENT_CLOSED') return new ClientError('CONNECTION_CLOSED', err.message);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Not reaching a broker is always worth a retry, even when the cluster reports it as an unknown node. */
+function connectionError(err: unknown, node: number): Error {
+  if (err instanceof ClientError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof KafkaProtocolError && err.retriable) return err;
+  return new ClientError('CONNECTION_FAILED', `Cannot reach broker ${node}: ${message}`);
+}

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '../../src/index.js';
-import { runPyJson, runOk, KCAT, PYTHON, pyScript, run } from './helpers.js';
+import { runPyJson, runOk, KCAT, PYTHON, pyScript, run, spawnTracked, waitExit } from './helpers.js';
 
 let broker: RunningBroker;
 
@@ -55,6 +55,38 @@ test('the seed consumer (kafka-python, analytics-group, auto-commit) reads every
   assert.equal(again.seen.length, 0);
 });
 
+interface PyMember { seen: Array<[number, number, string]>; assignments: Array<[number[], number]> }
+
+test('three seed consumers (kafka-python) on a three-partition topic get one partition each; a restart resumes', async () => {
+  // Create the topic with three partitions first (auto-creation would use num.partitions=4).
+  await runOk(PYTHON, ['-c', `from kafka.admin import KafkaAdminClient, NewTopic\nKafkaAdminClient(bootstrap_servers=['${broker.bootstrapServers}']).create_topics([NewTopic('seed3', 3, 1)])`], { timeoutMs: 20_000 });
+  for (let p = 0; p < 3; p++) {
+    await runOk(KCAT, ['-P', '-b', broker.bootstrapServers, '-t', 'seed3', '-p', String(p)], { input: Array.from({ length: 50 }, (_, i) => `p${p}-${i}`).join('\n') + '\n', timeoutMs: 20_000 });
+  }
+  const members: Array<Promise<PyMember>> = [];
+  for (let m = 0; m < 3; m++) {
+    members.push(runPyJson<PyMember>('kafka_python_member.py', [broker.bootstrapServers, 'seed3', 'seed-group', '10'], { timeoutMs: 60_000 }));
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  const results = await Promise.all(members);
+  const values = results.flatMap((r) => r.seen.map((s) => s[2]));
+  assert.equal(values.length, 150, 'each record once');
+  assert.equal(new Set(values).size, 150);
+  // Once all three had joined, each held exactly one partition, and together all three.
+  const allJoined = Math.max(...results.map((r) => r.assignments.find((a) => a[0].length > 0)?.[1] ?? Infinity)) + 1.5;
+  const at = (r: PyMember): number[] => [...r.assignments].reverse().find((a) => a[1] <= allJoined)?.[0] ?? [];
+  const settled = results.map(at);
+  assert.deepEqual(settled.map((a) => a.length), [1, 1, 1], JSON.stringify(results.map((r) => r.assignments)));
+  assert.deepEqual(settled.flat().sort(), [0, 1, 2]);
+
+  // More records, then a restart of the group: it resumes at the committed offsets.
+  for (let p = 0; p < 3; p++) {
+    await runOk(KCAT, ['-P', '-b', broker.bootstrapServers, '-t', 'seed3', '-p', String(p)], { input: `late-${p}\n`, timeoutMs: 20_000 });
+  }
+  const again = await runPyJson<PyMember>('kafka_python_member.py', [broker.bootstrapServers, 'seed3', 'seed-group', '6'], { timeoutMs: 60_000 });
+  assert.deepEqual(again.seen.map((s) => s[2]).sort(), ['late-0', 'late-1', 'late-2']);
+});
+
 for (const strategy of ['range', 'roundrobin', 'cooperative-sticky']) {
   test(`three librdkafka consumers (${strategy}) split the partitions, and all records are consumed once`, async () => {
     const topic = `grp-${strategy}`;
@@ -86,6 +118,40 @@ for (const strategy of ['range', 'roundrobin', 'cooperative-sticky']) {
     }
   });
 }
+
+test('librdkafka cooperative-sticky: a leaving member\'s partitions move to the survivor; a crashed member\'s after the session timeout', async () => {
+  const topic = 'coop-churn';
+  await produceLines(topic, Array.from({ length: 40 }, (_, i) => `k${i}:v${i}`));
+  const survivor = runPyJson<GroupRun>('confluent_group.py', [broker.bootstrapServers, topic, 'coop', 'cooperative-sticky', '30'], { timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  // B joins, then leaves cleanly (LeaveGroup) after 5 s.
+  const leaver = await runPyJson<GroupRun>('confluent_group.py', [broker.bootstrapServers, topic, 'coop', 'cooperative-sticky', '5'], { timeoutMs: 60_000 });
+  const leftAt = Date.now() / 1000;
+  assert.ok(leaver.events.some((e) => e[0] === 'assign' && e[1].length > 0), 'the second member got partitions');
+  await new Promise((r) => setTimeout(r, 2000));
+  // C joins and is killed with SIGKILL: no LeaveGroup, only the session timeout (6 s) frees its partitions.
+  const crasher = spawnTracked(PYTHON, [pyScript('confluent_group.py'), broker.bootstrapServers, topic, 'coop', 'cooperative-sticky', '60']);
+  await new Promise((r) => setTimeout(r, 4000));
+  const members = broker.broker.groups.coordinator.group('coop')!.members.size;
+  assert.equal(members, 2, 'the crasher joined');
+  crasher.kill('SIGKILL');
+  await waitExit(crasher, 5000);
+  const killedAt = Date.now() / 1000;
+  const a = await survivor;
+  const owned = (t: number): number[] => {
+    const s = new Set<number>();
+    for (const [kind, ps, at] of a.events) {
+      if (at > t) break;
+      for (const p of ps) kind === 'assign' ? s.add(p) : s.delete(p);
+    }
+    return [...s].sort();
+  };
+  assert.deepEqual(owned(leftAt + 1.5), [0, 1, 2, 3], `after the clean leave: ${JSON.stringify(a.events)}`);
+  assert.ok(owned(killedAt - 0.5).length < 4, 'the crasher held some partitions');
+  assert.deepEqual(owned(killedAt + 6 + 4), [0, 1, 2, 3], `after the session timeout: ${JSON.stringify(a.events)}`);
+  // Cooperative: while running, the survivor never had everything revoked at once (close revokes all).
+  assert.ok(a.events.filter((e) => e[2] < killedAt + 10).every((e) => e[0] !== 'revoke' || e[1].length < 4), JSON.stringify(a.events));
+});
 
 test('static membership: a librdkafka member restarting with the same group.instance.id keeps its partitions', async () => {
   const topic = 'static-topic';

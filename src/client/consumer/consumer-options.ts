@@ -1,6 +1,8 @@
 import type { ClientOptions } from '../client-options.js';
 import { ClientError } from '../errors.js';
 import type { Deserializer } from '../serializers.js';
+import { resolveAssignors, type BuiltInAssignor, type PartitionAssignor } from '../group/assignors/index.js';
+import type { RebalanceListener } from '../group/rebalance-listener.js';
 
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
@@ -35,6 +37,44 @@ export interface ConsumerOptions<K, V> extends ClientOptions {
   readonly defaultApiTimeoutMs?: number;
   readonly keyDeserializer?: Deserializer<K>;
   readonly valueDeserializer?: Deserializer<V>;
+  /** The consumer group (group.id): needed by subscribe() and commits; assign() then starts from committed offsets. */
+  readonly groupId?: string;
+  /** Static membership (group.instance.id, KIP-345): a restart within the session keeps the member's partitions. */
+  readonly groupInstanceId?: string;
+  /** The coordinator removes the member when no heartbeat arrives within this (session.timeout.ms). */
+  readonly sessionTimeoutMs?: number;
+  /** Between heartbeats (heartbeat.interval.ms); below sessionTimeoutMs, typically a third of it. */
+  readonly heartbeatIntervalMs?: number;
+  /** Longest pause between polls before the member leaves the group to let others take over (max.poll.interval.ms). */
+  readonly maxPollIntervalMs?: number;
+  /** How long the coordinator waits for members to rejoin in a rebalance; default maxPollIntervalMs, as in Kafka. */
+  readonly rebalanceTimeoutMs?: number;
+  /**
+   * Assignors in order of preference (partition.assignment.strategy); the group uses the first all
+   * members support. Cooperative rebalancing applies only when every one supports it.
+   */
+  readonly partitionAssignors?: ReadonlyArray<BuiltInAssignor | PartitionAssignor>;
+  /** Commit the positions of delivered records every autoCommitIntervalMs, before revocation and on close. */
+  readonly enableAutoCommit?: boolean;
+  readonly autoCommitIntervalMs?: number;
+  /** Called around rebalances of subscribe(); subscribe() may name another one. */
+  readonly rebalanceListener?: RebalanceListener;
+  /** Leave internal topics (__consumer_offsets) out of regex subscriptions (exclude.internal.topics). */
+  readonly excludeInternalTopics?: boolean;
+}
+
+/** Group settings, present when groupId is. */
+export interface ResolvedGroupOptions {
+  readonly groupId: string;
+  readonly groupInstanceId: string | null;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly maxPollIntervalMs: number;
+  readonly rebalanceTimeoutMs: number;
+  readonly assignors: readonly PartitionAssignor[];
+  readonly enableAutoCommit: boolean;
+  readonly autoCommitIntervalMs: number;
+  readonly excludeInternalTopics: boolean;
 }
 
 export interface ResolvedConsumerOptions {
@@ -53,6 +93,7 @@ export interface ResolvedConsumerOptions {
   readonly retryBackoffMaxMs: number;
   readonly defaultApiTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly group: ResolvedGroupOptions | null;
 }
 
 const MiB = 1024 * 1024;
@@ -71,6 +112,12 @@ export const CONSUMER_DEFAULTS = {
   retryBackoffMs: 100,
   defaultApiTimeoutMs: 60_000,
   requestTimeoutMs: 30_000,
+  sessionTimeoutMs: 45_000,
+  heartbeatIntervalMs: 3_000,
+  maxPollIntervalMs: 300_000,
+  partitionAssignors: ['range', 'cooperative-sticky'],
+  enableAutoCommit: true,
+  autoCommitIntervalMs: 5_000,
 } as const;
 
 /** Largest value a Fetch request's int32 byte fields can carry. */
@@ -102,5 +149,36 @@ export function resolveConsumerOptions<K, V>(o: ConsumerOptions<K, V>): Resolved
     retryBackoffMaxMs: Math.max(int('reconnectBackoffMaxMs', o.reconnectBackoffMaxMs, 1_000, 0), o.retryBackoffMs ?? CONSUMER_DEFAULTS.retryBackoffMs),
     defaultApiTimeoutMs: int('defaultApiTimeoutMs', o.defaultApiTimeoutMs, CONSUMER_DEFAULTS.defaultApiTimeoutMs, 0),
     requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, CONSUMER_DEFAULTS.requestTimeoutMs, 1),
+    group: resolveGroupOptions(o),
+  };
+}
+
+function resolveGroupOptions<K, V>(o: ConsumerOptions<K, V>): ResolvedGroupOptions | null {
+  if (o.groupId === undefined) {
+    // Kafka's consumer refuses auto-commit without a group rather than silently not committing.
+    if (o.enableAutoCommit === true) throw new ClientError('INVALID_ARGUMENT', 'enableAutoCommit needs a groupId');
+    if (o.groupInstanceId !== undefined) throw new ClientError('INVALID_ARGUMENT', 'groupInstanceId needs a groupId');
+    return null;
+  }
+  if (typeof o.groupId !== 'string' || o.groupId === '') throw new ClientError('INVALID_ARGUMENT', `groupId must be a non-empty string, got ${JSON.stringify(o.groupId)}`);
+  if (o.groupInstanceId !== undefined && (typeof o.groupInstanceId !== 'string' || o.groupInstanceId === '')) throw new ClientError('INVALID_ARGUMENT', `groupInstanceId must be a non-empty string, got ${JSON.stringify(o.groupInstanceId)}`);
+  const sessionTimeoutMs = int('sessionTimeoutMs', o.sessionTimeoutMs, CONSUMER_DEFAULTS.sessionTimeoutMs, 1, INT32_MAX);
+  const heartbeatIntervalMs = int('heartbeatIntervalMs', o.heartbeatIntervalMs, CONSUMER_DEFAULTS.heartbeatIntervalMs, 1, INT32_MAX);
+  // A heartbeat interval at or past the session timeout would let every session expire.
+  if (heartbeatIntervalMs >= sessionTimeoutMs) throw new ClientError('INVALID_ARGUMENT', `heartbeatIntervalMs (${heartbeatIntervalMs}) must be lower than sessionTimeoutMs (${sessionTimeoutMs})`);
+  const maxPollIntervalMs = int('maxPollIntervalMs', o.maxPollIntervalMs, CONSUMER_DEFAULTS.maxPollIntervalMs, 1, INT32_MAX);
+  const autoCommit = o.enableAutoCommit ?? CONSUMER_DEFAULTS.enableAutoCommit;
+  if (typeof autoCommit !== 'boolean') throw new ClientError('INVALID_ARGUMENT', `enableAutoCommit must be a boolean, got ${String(autoCommit)}`);
+  return {
+    groupId: o.groupId,
+    groupInstanceId: o.groupInstanceId ?? null,
+    sessionTimeoutMs,
+    heartbeatIntervalMs,
+    maxPollIntervalMs,
+    rebalanceTimeoutMs: int('rebalanceTimeoutMs', o.rebalanceTimeoutMs, maxPollIntervalMs, 1, INT32_MAX),
+    assignors: resolveAssignors(o.partitionAssignors ?? CONSUMER_DEFAULTS.partitionAssignors),
+    enableAutoCommit: autoCommit,
+    autoCommitIntervalMs: int('autoCommitIntervalMs', o.autoCommitIntervalMs, CONSUMER_DEFAULTS.autoCommitIntervalMs, 1, INT32_MAX),
+    excludeInternalTopics: o.excludeInternalTopics ?? true,
   };
 }

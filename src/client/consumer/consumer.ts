@@ -15,6 +15,8 @@ import { Fetcher } from './fetcher.js';
 import { Notifier } from './notifier.js';
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, OffsetLookup, type OffsetQuery } from './offset-lookup.js';
 import { Positions, validateTopicPartition, type PartitionState } from './positions.js';
+import { ConsumerCoordinator, type CommittedOffset, type ConsumerGroupMetadata, type OffsetAndMetadata, type OffsetCommitCallback } from '../group/consumer-coordinator.js';
+import type { RebalanceListener } from '../group/rebalance-listener.js';
 
 export interface PollOptions {
   /** At most this many records (default: the consumer's maxPollRecords, 500). */
@@ -61,16 +63,41 @@ export interface Consumer<K, V> extends AsyncIterable<ConsumerRecord<K, V>> {
   paused(): TopicPartition[];
   /** Records in offset order per partition; [] after the timeout, or when the consumer closes. */
   poll(options?: PollOptions): Promise<Array<ConsumerRecord<K, V>>>;
+  /**
+   * Join the consumer group (groupId) for these topics, or for every topic whose whole name matches
+   * the pattern (re-matched every metadataMaxAgeMs). Partitions arrive through poll(), which runs the
+   * rebalances and the listener. Exclusive with assign(), as in Kafka; subscribing again replaces it.
+   */
+  subscribe(topics: readonly string[] | RegExp, listener?: RebalanceListener): void;
+  /** Leave the group: auto-commit, onPartitionsRevoked, LeaveGroup; also clears a manual assignment. */
+  unsubscribe(): Promise<void>;
+  /** The subscribed topics (for a pattern: those it currently matches). */
+  subscription(): string[];
+  /**
+   * Commit offsets and wait, retrying what can be retried up to defaultApiTimeoutMs (commitSync).
+   * Without offsets: the positions of every assigned partition, i.e. everything poll returned.
+   * Throws CommitFailedError when the member lost its partitions, RebalanceInProgressError while
+   * the group rebalances (poll, then commit what is still assigned).
+   */
+  commit(offsets?: readonly OffsetAndMetadata[]): Promise<void>;
+  /** One commit attempt in the background (commitAsync); the callback hears how it went. */
+  commitAsync(offsets?: readonly OffsetAndMetadata[] | null, callback?: OffsetCommitCallback): void;
+  /** The group's committed offsets for the partitions (null: none), from the coordinator. */
+  committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]>;
+  /** The member's group, generation and id (for a transactional producer's sendOffsetsToTransaction). */
+  groupMetadata(): ConsumerGroupMetadata;
   metrics(): ConsumerMetrics;
+  /** Commit (auto-commit), revoke, leave the group (not static members), then close the connections. */
   close(): Promise<void>;
 }
 
 type MutableRecord<K, V> = { -readonly [P in keyof ConsumerRecord<K, V>]: ConsumerRecord<K, V>[P] };
 
 /**
- * The consumer in partition-assignment mode. State lives in Positions; the Fetcher fills the
- * FetchBuffer in the background; poll drains the buffer in fetch order, decoding a batch at a time.
- * Group membership (`subscribe`) will drive `assign` from a coordinator and commit positions.
+ * State lives in Positions; the Fetcher fills the FetchBuffer in the background; poll drains the
+ * buffer in fetch order, decoding a batch at a time. With a groupId, the ConsumerCoordinator drives
+ * the assignment for `subscribe` from the group's rebalances (inside poll), looks up committed
+ * offsets for start positions, and commits positions.
  */
 class KafkaConsumer<K, V> implements Consumer<K, V> {
   private readonly o: ResolvedConsumerOptions;
@@ -83,7 +110,11 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
   private readonly notifier: Notifier;
   private readonly keyDeserializer: Deserializer<K>;
   private readonly valueDeserializer: Deserializer<V>;
+  private readonly group: ConsumerCoordinator | null = null;
+  private readonly groupClusters: Cluster[] = [];
   private closed = false;
+  /** close() is running the group's last steps: listeners may still commit, seek and ask positions. */
+  private closingGroup = false;
   private polling = false;
   /** Partition failures or missing offsets may exist: poll scans for them until a scan finds none. */
   private checkFailures = true;
@@ -101,22 +132,63 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
     this.lookup = new OffsetLookup(this.cluster, this.clock, this.o.isolationLevel, this.o.retryBackoffMs);
     this.keyDeserializer = options.keyDeserializer ?? (deserializers.bytes as unknown as Deserializer<K>);
     this.valueDeserializer = options.valueDeserializer ?? (deserializers.bytes as unknown as Deserializer<V>);
+    const g = this.o.group;
+    if (g !== null) {
+      const coordinatorCluster = createCluster({ ...options, requestTimeoutMs: this.o.requestTimeoutMs }, 'fjord-consumer');
+      // The coordinator may park a JoinGroup for the whole rebalance timeout (Kafka's join timeout).
+      const joinCluster = createCluster({ ...options, requestTimeoutMs: Math.max(this.o.requestTimeoutMs, g.rebalanceTimeoutMs + JOIN_GROUP_TIMEOUT_LAPSE_MS) }, 'fjord-consumer');
+      this.groupClusters.push(coordinatorCluster, joinCluster);
+      this.group = new ConsumerCoordinator(g, {
+        retryBackoffMs: this.o.retryBackoffMs,
+        retryBackoffMaxMs: this.o.retryBackoffMaxMs,
+        requestTimeoutMs: this.o.requestTimeoutMs,
+        defaultApiTimeoutMs: this.o.defaultApiTimeoutMs,
+        requireStable: this.o.isolationLevel === 1,
+        metadataMaxAgeMs: this.cluster.options.metadataMaxAgeMs,
+      }, this.cluster, coordinatorCluster, joinCluster, this.clock, {
+        states: () => this.positions.all(),
+        setAssignment: (partitions) => this.replaceAssignment(partitions),
+        isCurrent: (s) => this.positions.isCurrent(s),
+        resolveCommitted: (s, offset) => {
+          if (offset !== null) this.positions.seek(s, offset);
+          else s.committedPending = false;
+          this.checkFailures = true;
+          this.fetcher.schedule();
+        },
+        wake: () => this.notifier.notify(),
+      }, options.rebalanceListener ?? null);
+    }
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new ClientError('CLIENT_CLOSED', 'The consumer is closed');
+    if (this.closed && !this.closingGroup) throw new ClientError('CLIENT_CLOSED', 'The consumer is closed');
   }
 
   assign(partitions: readonly PartitionAssignment[]): void {
     this.ensureOpen();
+    if (this.group?.subscribed === true) throw new ClientError('INVALID_ARGUMENT', 'assign() and subscribe() are exclusive: unsubscribe() first');
+    this.replaceAssignment(partitions);
+  }
+
+  /**
+   * The assignment, from assign() or the group. Partitions that stay keep their state; with a
+   * groupId, new ones without an offset start from the group's committed offset.
+   */
+  private replaceAssignment(partitions: readonly PartitionAssignment[]): void {
+    const before = new Set([...this.positions.all()].map((s) => s.key));
     const dropped = this.positions.assign(partitions);
     for (const s of dropped) {
       this.buffer.dropPartition(s.key);
       this.fetcher.forget(s.key);
     }
-    for (const p of partitions) if (p.offset !== undefined) this.dropBuffered(this.positions.require(p));
+    for (const p of partitions) {
+      const s = this.positions.require(p);
+      if (p.offset !== undefined) this.dropBuffered(s);
+      else if (this.group !== null && !before.has(s.key)) s.committedPending = true;
+    }
     this.checkFailures = true;
     this.fetcher.schedule();
+    this.notifier.notify();
   }
 
   assignment(): TopicPartition[] {
@@ -162,6 +234,12 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
       const s = this.positions.require(tp);
       if (s.failure !== null) throw s.failure;
       if (s.position !== null) return s.position;
+      if (s.committedPending && this.group !== null) {
+        await this.group.awaitCommitted(deadline);
+        this.ensureOpen();
+        if (this.clock.now() >= deadline) throw new ClientError('REQUEST_TIMED_OUT', `no committed offset for ${tpName(tp)} within ${this.o.defaultApiTimeoutMs} ms`);
+        continue;
+      }
       if (s.resetTo === null) throw new NoOffsetForPartitionError([tp]);
       const epoch = s.epoch;
       const timestamp = s.resetTo === 'earliest' ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP;
@@ -242,25 +320,84 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
     // Overlapping polls would race on positions; Kafka's consumer forbids them too.
     if (this.polling) throw new ClientError('INVALID_ARGUMENT', 'poll() is already in progress: await it before polling again');
     this.polling = true;
+    this.group?.pollStarted();
     try {
       this.fetcher.start();
       const deadline = this.clock.now() + timeoutMs;
       for (;;) {
         if (this.closed) return [];
         const version = this.notifier.current;
+        // Rebalances, commits and committed-offset lookups happen here, between deliveries.
+        if (this.group !== null) await this.group.poll();
+        if (this.closed) return [];
         this.throwFailures();
         const out = await this.collect(max);
         if (out.length > 0 || this.closed) {
           this.recordsReturned += out.length;
           return out;
         }
-        const left = deadline - this.clock.now();
+        const now = this.clock.now();
+        const left = deadline - now;
         if (left <= 0) return [];
-        await this.notifier.wait(version, left);
+        const groupWake = this.group === null ? Number.POSITIVE_INFINITY : this.group.nextWakeAt() - now;
+        await this.notifier.wait(version, Math.max(0, Math.min(left, groupWake)));
       }
     } finally {
       this.polling = false;
+      this.group?.pollEnded();
     }
+  }
+
+  subscribe(topics: readonly string[] | RegExp, listener?: RebalanceListener): void {
+    this.ensureOpen();
+    const group = this.requireGroup('subscribe()');
+    if (!group.subscribed && this.positions.size > 0) throw new ClientError('INVALID_ARGUMENT', 'assign() and subscribe() are exclusive: unsubscribe() first');
+    if (!(topics instanceof RegExp)) {
+      if (!Array.isArray(topics) || topics.length === 0) throw new ClientError('INVALID_ARGUMENT', 'subscribe() needs at least one topic or a RegExp; unsubscribe() leaves the group');
+      for (const t of topics) if (typeof t !== 'string' || t === '') throw new ClientError('INVALID_ARGUMENT', `invalid topic ${JSON.stringify(t)}`);
+    }
+    group.subscribe(topics, listener ?? null);
+  }
+
+  async unsubscribe(): Promise<void> {
+    this.ensureOpen();
+    if (this.group !== null) await this.group.unsubscribe();
+    this.replaceAssignment([]);
+  }
+
+  subscription(): string[] {
+    return this.group?.subscriptionTopics() ?? [];
+  }
+
+  private requireGroup(what: string): ConsumerCoordinator {
+    if (this.group === null) throw new ClientError('INVALID_ARGUMENT', `${what} needs a groupId`);
+    return this.group;
+  }
+
+  async commit(offsets?: readonly OffsetAndMetadata[]): Promise<void> {
+    this.ensureOpen();
+    const group = this.requireGroup('commit()');
+    const list = offsets === undefined ? group.allPositions() : validateCommitOffsets(offsets);
+    await group.commitSync(list, this.clock.now() + this.o.defaultApiTimeoutMs);
+  }
+
+  commitAsync(offsets?: readonly OffsetAndMetadata[] | null, callback?: OffsetCommitCallback): void {
+    this.ensureOpen();
+    const group = this.requireGroup('commitAsync()');
+    const list = offsets === undefined || offsets === null ? group.allPositions() : validateCommitOffsets(offsets);
+    group.commitAsync(list, callback ?? null);
+  }
+
+  async committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    this.ensureOpen();
+    const group = this.requireGroup('committed()');
+    for (const tp of partitions) validateTopicPartition(tp);
+    if (partitions.length === 0) return [];
+    return group.fetchCommitted(partitions, this.clock.now() + this.o.defaultApiTimeoutMs);
+  }
+
+  groupMetadata(): ConsumerGroupMetadata {
+    return this.requireGroup('groupMetadata()').groupMetadata();
   }
 
   private throwFailures(): void {
@@ -272,7 +409,7 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
     for (const s of this.positions.all()) {
       if (s.failure instanceof OffsetOutOfRangeError) outOfRange.push(...s.failure.partitions);
       else if (s.failure !== null) throw s.failure;
-      else if (s.position === null && s.resetTo === null) noOffset.push({ topic: s.topic, partition: s.partition });
+      else if (s.position === null && s.resetTo === null && !s.committedPending) noOffset.push({ topic: s.topic, partition: s.partition });
     }
     if (outOfRange.length > 0) throw new OffsetOutOfRangeError(outOfRange);
     if (noOffset.length > 0) throw new NoOffsetForPartitionError(noOffset);
@@ -376,7 +513,17 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
     this.fetcher.close();
     this.buffer.clear();
     this.notifier.notify();
-    await this.cluster.close();
+    let listenerError: Error | null = null;
+    try {
+      // Positions survive the fetcher: commit them, revoke and leave the group within the API timeout.
+      this.closingGroup = true;
+      if (this.group !== null) listenerError = await this.group.close(this.clock.now() + this.o.defaultApiTimeoutMs);
+    } finally {
+      this.closingGroup = false;
+      await this.cluster.close();
+      for (const c of this.groupClusters) await c.close();
+    }
+    if (listenerError !== null) throw listenerError;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ConsumerRecord<K, V>> {
@@ -395,7 +542,26 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
   }
 }
 
-/** A consumer for manually assigned partitions; keys and values are Buffers unless deserializers say otherwise. */
+/** How much longer than the rebalance timeout a JoinGroup may take before the client gives up on it (Kafka's lapse). */
+const JOIN_GROUP_TIMEOUT_LAPSE_MS = 5_000;
+
+function validateCommitOffsets(offsets: readonly OffsetAndMetadata[]): OffsetAndMetadata[] {
+  const seen = new Set<string>();
+  for (const o of offsets) {
+    validateTopicPartition(o);
+    if (typeof o.offset !== 'bigint' || o.offset < 0n || o.offset > 0x7fffffffffffffffn) throw new ClientError('INVALID_ARGUMENT', `invalid offset ${String(o.offset)} for ${tpName(o)}: a bigint >= 0`);
+    if (o.metadata !== undefined && typeof o.metadata !== 'string') throw new ClientError('INVALID_ARGUMENT', `metadata of ${tpName(o)} must be a string`);
+    const key = tpKey(o.topic, o.partition);
+    if (seen.has(key)) throw new ClientError('INVALID_ARGUMENT', `${tpName(o)} appears more than once`);
+    seen.add(key);
+  }
+  return [...offsets];
+}
+
+/**
+ * A consumer: manual assignment (assign) or, with a groupId, group membership (subscribe); keys and
+ * values are Buffers unless deserializers say otherwise.
+ */
 export function createConsumer<K = Buffer | null, V = Buffer | null>(options: ConsumerOptions<K, V>): Consumer<K, V> {
   return new KafkaConsumer<K, V>(options);
 }

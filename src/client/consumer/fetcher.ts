@@ -131,7 +131,7 @@ export class Fetcher {
     const resets = new Map<number, PartitionState[]>();
     const fetches = new Map<number, PartitionState[]>();
     for (const s of this.positions.all()) {
-      if (s.failure !== null || s.resetting || s.inFlight) continue;
+      if (s.failure !== null || s.resetting || s.inFlight || s.committedPending) continue;
       const wantsReset = s.position === null && s.resetTo !== null;
       const wantsFetch = s.position !== null && s.fetchPosition !== null && !s.paused && !s.awaitingError;
       if (!wantsReset && !wantsFetch) continue;

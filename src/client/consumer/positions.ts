@@ -36,6 +36,12 @@ export interface PartitionState {
   retryAt: number;
   /** Thrown by every poll until the application seeks (offset out of range with 'none'). */
   failure: Error | null;
+  /**
+   * With a groupId: the group's committed offset is being looked up (OffsetFetch). Neither fetched
+   * nor reset meanwhile; resolves to a seek, or to resetTo when nothing was committed. A seek or
+   * reset by the application wins over the committed offset.
+   */
+  committedPending: boolean;
   highWatermark: bigint;
   lastStableOffset: bigint;
   logStartOffset: bigint;
@@ -74,7 +80,7 @@ export class Positions {
     return {
       topic, partition, key,
       position: null, fetchPosition: null, epoch: 0, resetTo: this.defaultReset,
-      paused: false, inFlight: false, resetting: false, awaitingError: false, retryAt: 0, failure: null,
+      paused: false, inFlight: false, resetting: false, awaitingError: false, retryAt: 0, failure: null, committedPending: false,
       highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n,
     };
   }
@@ -128,6 +134,7 @@ export class Positions {
 
   private moved(s: PartitionState): void {
     s.epoch++;
+    s.committedPending = false;
     s.failure = null;
     s.awaitingError = false;
     s.retryAt = 0;

@@ -3,7 +3,21 @@ export { startBroker, type StartBrokerOptions, type RunningBroker } from './io/s
 export { BrokerConfig, ConfigError } from './broker/broker-config.js';
 export { ErrorCode, errorInfo, KAFKA_ERRORS } from './protocol/errors.js';
 export { createProducer, type Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata } from './client/producer/index.js';
-export { createConsumer, type Consumer, type ConsumerOptions, type ConsumerRecord } from './client/consumer/index.js';
+export {
+  createConsumer,
+  CommitFailedError,
+  RebalanceInProgressError,
+  rangeAssignor,
+  roundRobinAssignor,
+  cooperativeStickyAssignor,
+  type Consumer,
+  type ConsumerOptions,
+  type ConsumerRecord,
+  type RebalanceListener,
+  type OffsetAndMetadata,
+  type ConsumerGroupMetadata,
+  type PartitionAssignor,
+} from './client/consumer/index.js';
 export { createAdmin, type Admin, type AdminOptions } from './client/admin/index.js';
 export { serializers, deserializers, type Serializer, type Deserializer } from './client/serializers.js';
 export { KafkaProtocolError, ClientError } from './client/errors.js';

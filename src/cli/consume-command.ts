@@ -15,6 +15,7 @@ interface ConsumeFlags {
   timeoutMs?: string;
   format?: string;
   printKey?: boolean;
+  group?: string;
 }
 
 type BinaryConsumer = Consumer<Buffer | null, Buffer | null>;
@@ -88,6 +89,7 @@ export function consumeCommand(): Command {
     .description('Print the records of a topic, one value a line')
     .argument('<topic>')
     .option('--from-beginning', 'start at the earliest offset (default: only records produced from now on)')
+    .option('--group <group>', 'consume as a member of this consumer group, committing offsets (resumes where the group left off)')
     .option('--partition <p>', 'read only this partition (default: every partition of the topic)')
     .option('--offset <offset>', 'with --partition: start here; a number, earliest/beginning or latest/end (default: latest)')
     .option('--max-messages <n>', 'exit after printing this many records')
@@ -113,6 +115,9 @@ export function consumeCommand(): Command {
         const maxMessages = o.maxMessages === undefined ? Number.POSITIVE_INFINITY : parseIntOption(o.maxMessages, '--max-messages', 1);
         const idleTimeoutMs = o.timeoutMs === undefined ? undefined : parseIntOption(o.timeoutMs, '--timeout-ms', 0);
 
+        if (o.group !== undefined && (o.partition !== undefined || o.offset !== undefined)) {
+          throw new UsageError('--group cannot be combined with --partition or --offset: the group assigns partitions');
+        }
         // Java consumers ask for auto-creation by default (allow.auto.create.topics); so does this one.
         const all = await topicPartitions(o.bootstrapServer, topic, true);
         if (partition !== undefined && !all.includes(partition)) {
@@ -121,8 +126,11 @@ export function consumeCommand(): Command {
         const consumer: BinaryConsumer = createConsumer({
           bootstrapServers: o.bootstrapServer,
           clientId: 'fjord-console-consumer',
-          // Where a numeric --offset outside the log lands, as in kafka-console-consumer.
+          // Where a numeric --offset outside the log lands, as in kafka-console-consumer; for a group,
+          // where a partition without a committed offset starts.
           autoOffsetReset: start.kind === 'earliest' ? 'earliest' : 'latest',
+          // A group member commits what it printed (on an interval and when it exits).
+          ...(o.group !== undefined ? { groupId: o.group, enableAutoCommit: true, autoCommitIntervalMs: 1000 } : {}),
         });
         const out = new Output();
         const signal = onStopSignal();
@@ -130,7 +138,8 @@ export function consumeCommand(): Command {
         void signal.stopped.then(() => consumer.close());
         let count = 0;
         try {
-          assignTopic(consumer, topic, partition === undefined ? all : [partition], start);
+          if (o.group !== undefined) consumer.subscribe([topic]);
+          else assignTopic(consumer, topic, partition === undefined ? all : [partition], start);
           count = await consumeLoop(consumer, { format, maxMessages, idleTimeoutMs, isStopped: signal.isStopped, out });
         } finally {
           await consumer.close();

@@ -114,3 +114,23 @@ test('describe shows lag per partition; members and state; reset-offsets; delete
   assert.equal(r.code, 1);
   assert.match(r.stderr, /does not exist/);
 });
+
+test('consume --group joins the group, commits what it printed, and the next run resumes there', async () => {
+  const kafka = new Kafka({ brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: 'grouped', messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${i}`, partition: 0 })) });
+  await producer.disconnect();
+  let r = await fjord(['consume', 'grouped', '--group', 'cli-group', '--from-beginning', '--max-messages', '6']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+  r = await fjord(['groups', 'describe', 'cli-group']);
+  assert.deepEqual(rows(r.stdout)[1]!.slice(1, 6), ['grouped', '0', '6', '10', '4']);
+  r = await fjord(['consume', 'grouped', '--group', 'cli-group', '--timeout-ms', '3000']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['m6', 'm7', 'm8', 'm9']);
+  r = await fjord(['groups', 'describe', 'cli-group']);
+  assert.deepEqual(rows(r.stdout)[1]!.slice(3, 6), ['10', '10', '0']);
+  r = await fjord(['consume', 'grouped', '--group', 'cli-group', '--partition', '0']);
+  assert.equal(r.code, 2);
+});

@@ -352,8 +352,11 @@ export class GroupCoordinator {
           member = { ...old, memberId, pendingJoin: null, pendingSync: null, protocols, clientId: meta.clientId, clientHost: meta.clientHost, sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs, sessionDeadline: now + req.sessionTimeoutMs };
           g.members.set(memberId, member);
           if (g.leader === old.memberId) g.leader = memberId;
-          const sameMetadata = old.protocols.length === protocols.length && old.protocols.every((p, i) => p.name === protocols[i]!.name && p.metadata.equals(protocols[i]!.metadata));
-          if (g.state === 'Stable' && sameMetadata) {
+          // Kafka's rule: a static member returning to a stable group keeps its assignment unless the
+          // group's protocol choice would change. Its subscription bytes may differ (cooperative
+          // members include owned partitions and a generation), so only the protocol names count.
+          const sameProtocols = old.protocols.length === protocols.length && old.protocols.every((p, i) => p.name === protocols[i]!.name);
+          if (g.state === 'Stable' && sameProtocols && g.selectProtocol() === g.protocol) {
             // A static member coming back unchanged gets its old assignment without a rebalance.
             records.push(groupMetadataRecord(g.groupId, g, now));
             return { records, replies, response: this.joinResponse(g, member, meta.version) };

@@ -37,6 +37,8 @@ export interface PartitionLog {
   /**
    * Append one validated magic-2 batch. The log writes its base offset (bytes 0-7) in place;
    * everything else is stored byte for byte. Synchronous so appends to one partition are ordered.
+   * The log may keep `batch` itself rather than a copy (the memory engine stores it, the disk engine
+   * queues it until its write), so the caller must not change or reuse the buffer afterwards.
    */
   append(batch: Buffer): AppendResult;
   /**
@@ -49,6 +51,12 @@ export interface PartitionLog {
   offsetForTimestamp(timestamp: number): TimestampLookup | null;
   /** Largest timestamp in the log and the offset of the batch holding it (ListOffsets MAX_TIMESTAMP). */
   maxTimestamp(): TimestampLookup | null;
+  /**
+   * Resolve once every byte appended before the call has been handed to the operating system (written,
+   * not necessarily synced): from then on a crash of the broker process alone cannot lose it. The
+   * acks=1 answer waits for this, so acks=1 keeps Kafka's promise of surviving a process crash.
+   */
+  written(): Promise<void>;
   /** Resolve once every byte appended before the call is durable (fdatasync). Calls share syncs. */
   flush(): Promise<void>;
   /** Move the log start offset forward (DeleteRecords); whole segments below it are deleted. */

@@ -1,10 +1,14 @@
 import type { FileHandle, FileSystem } from '../../src/io/file-system.js';
 
-/** Wraps a FileSystem, counting fdatasyncs. */
+/** Wraps a FileSystem, counting fdatasyncs and writes; can be told to fail writes. */
 export class CountingFileSystem implements FileSystem {
   fdatasyncs = 0;
   /** Paths passed to fdatasync, in call order. */
   readonly syncedPaths: string[] = [];
+  /** Paths passed to write, in call order. */
+  readonly writtenPaths: string[] = [];
+  /** When set, write() calls it first; it may throw to simulate a failing disk. */
+  beforeWrite: ((path: string) => void) | null = null;
 
   constructor(private readonly inner: FileSystem) {}
 
@@ -27,6 +31,8 @@ export class CountingFileSystem implements FileSystem {
     return this.inner.open(path, flags);
   }
   write(handle: FileHandle, buffers: readonly Uint8Array[], position: number): number {
+    this.beforeWrite?.(handle.path);
+    this.writtenPaths.push(handle.path);
     return this.inner.write(handle, buffers, position);
   }
   read(handle: FileHandle, buf: Uint8Array, offset: number, length: number, position: number): number {

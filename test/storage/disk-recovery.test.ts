@@ -11,8 +11,8 @@ import { ManualClock } from './manual-clock.js';
 
 const TOPIC_ID = '0f1e2d3c-4b5a-4968-8776-655443322110';
 
-function open(fs: FileSystem, logDir: string, options: Partial<LogManagerOptions> = {}): DiskLogManager {
-  return createDiskLogManager({ logDir, fs, clock: new ManualClock(), options });
+function open(fs: FileSystem, logDir: string, options: Partial<LogManagerOptions> = {}, clock = new ManualClock()): DiskLogManager {
+  return createDiskLogManager({ logDir, fs, clock, options });
 }
 
 function segmentLogs(fs: FileSystem, dir: string): string[] {
@@ -235,12 +235,13 @@ describe('disk engine recovery', () => {
 describe('disk engine over the memory fs: power loss', () => {
   async function setup(options: Partial<LogManagerOptions> = {}, configs: Record<string, string> = {}) {
     const fs = new MemoryFileSystem();
-    const m = open(fs, '/logs', options);
+    const clock = new ManualClock();
+    const m = open(fs, '/logs', options, clock);
     await m.open();
     m.createTopic('t', 1, configs, TOPIC_ID);
     const p = m.partition('t', 0);
     assert.ok(p);
-    return { fs, m, p };
+    return { fs, clock, m, p };
   }
 
   it('crash() drops unflushed appends and keeps everything before a resolved flush()', async () => {
@@ -269,11 +270,12 @@ describe('disk engine over the memory fs: power loss', () => {
   });
 
   it('a torn last write is cut off', async () => {
-    const { fs, p } = await setup();
+    const { fs, clock, p } = await setup();
     p.append(makeBatch(['a0']));
     await p.flush();
     const durableBefore = fs.durableContents('/logs/t-0/00000000000000000000.log').length;
     p.append(makeBatch(['torn-record-with-some-length'.repeat(4)]));
+    clock.advance(0); // the end of the turn: the pending append is written (not synced)
     fs.crash({ tearLastWriteAt: 70 });
     assert.equal(fs.durableContents('/logs/t-0/00000000000000000000.log').length, durableBefore + 70);
 
@@ -312,9 +314,11 @@ describe('disk engine over the memory fs: power loss', () => {
     const { fs, m, p } = await setup();
     p.append(makeBatch(['a']));
     await m.close();
-    const m2 = open(fs, '/logs');
+    const clock = new ManualClock();
+    const m2 = open(fs, '/logs', {}, clock);
     await m2.open();
     m2.partition('t', 0)?.append(makeBatch(['lost']));
+    clock.advance(0); // written at the end of the turn, torn by the crash
     fs.crash({ tearLastWriteAt: 20 });
     const m3 = open(fs, '/logs');
     await m3.open();

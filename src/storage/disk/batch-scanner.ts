@@ -1,4 +1,3 @@
-import type { FileHandle, FileSystem } from '../../io/file-system.js';
 import { BATCH_HEADER_BYTES, batchSizeAt, crcMatches, headerProblem, readBatchInfo, type BatchInfo } from '../batch-header.js';
 
 /**
@@ -17,6 +16,12 @@ export type ScanStep =
   | { readonly kind: 'end'; readonly position: number }
   | { readonly kind: 'invalid'; readonly position: number; readonly reason: string };
 
+/** Where a scanner reads from: a segment, which serves bytes from its file and from its pending writes. */
+export interface ByteSource {
+  /** Read up to `length` bytes into `buf` at `offset` from `position`; fewer only at the end. */
+  readAt(buf: Buffer, offset: number, length: number, position: number): number;
+}
+
 export class BatchScanner {
   private buf: Buffer;
   /** File position of buf[0], and how many bytes of buf are valid. */
@@ -26,8 +31,7 @@ export class BatchScanner {
   private end: number;
 
   constructor(
-    private readonly fs: FileSystem,
-    private readonly handle: FileHandle,
+    private readonly source: ByteSource,
     from: number,
     /** Scan stops here: the segment's known size, so a read never enters bytes being written. */
     end: number,
@@ -66,7 +70,7 @@ export class BatchScanner {
     if (position >= this.bufStart && position + length <= this.bufStart + this.bufLength) return position - this.bufStart;
     if (length > this.buf.length) this.buf = Buffer.allocUnsafe(length);
     const want = Math.min(this.buf.length, this.end - position);
-    const got = this.fs.read(this.handle, this.buf, 0, want, position);
+    const got = this.source.readAt(this.buf, 0, want, position);
     this.bufStart = position;
     this.bufLength = got;
     // The file is shorter than we were told (it changed under us): what is missing is torn.

@@ -31,6 +31,15 @@ export interface DiskPartitionLogParams {
 /** flush.ms of 0 would re-arm a zero-delay timer forever; a millisecond is as often as is useful. */
 const MIN_FLUSH_TIMER_MS = 1;
 
+/**
+ * Appends wait this long (a zero-delay timer: after the current event-loop turn, and whatever else
+ * is ready by then) to be written together with one writev. A synchronous write per 16 KiB batch was
+ * nearly half of the broker's time under produce load.
+ */
+const PENDING_WRITE_DELAY_MS = 0;
+/** acks=1 produces waiting for their bytes to reach the file; one per in-flight request at most. */
+const WRITTEN_WAITERS_MAX = 100_000;
+
 const EMPTY_READ: ReadResult = Object.freeze({ chunks: [], bytes: 0 });
 
 const noop = (): void => undefined;
@@ -67,6 +76,9 @@ export class DiskPartitionLog implements PartitionLog {
   /** The one sync queued behind the one in flight; every caller arriving meanwhile shares it. */
   private nextSync: Promise<void> | null = null;
   private flushTimer: TimerHandle | null = null;
+  /** Armed while the active segment has appends not yet written. */
+  private writeTimer: TimerHandle | null = null;
+  private writtenWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private closing = false;
 
   constructor(params: DiskPartitionLogParams) {
@@ -112,6 +124,7 @@ export class DiskPartitionLog implements PartitionLog {
     writeInt64(batch, 0, baseOffset);
     active.append(batch, info, this.config.indexIntervalBytes);
     this.dirtySegments.add(active);
+    this.scheduleWrite();
     this.logEnd = lastOffset + 1;
     this.messagesSinceFlush += header.recordsCount;
     if (!isNever(this.config.flushMessages) && this.messagesSinceFlush >= this.config.flushMessages) {
@@ -169,6 +182,52 @@ export class DiskPartitionLog implements PartitionLog {
   }
 
   /**
+   * Appends are queued in the active segment and written together when the event-loop turn ends (or
+   * earlier, when the queue is full, the segment rolls, or a flush starts); reads see them at once.
+   * Until written they are only in memory, which for an unflushed acks=0/1 append changes nothing
+   * that was promised: only flush() makes bytes durable, and it writes them first.
+   */
+  private scheduleWrite(): void {
+    if (this.writeTimer !== null) return;
+    this.writeTimer = this.clock.setTimer(PENDING_WRITE_DELAY_MS, () => {
+      this.writeTimer = null;
+      if (this.closing) return;
+      try {
+        this.active().writePending();
+        this.settleWritten(null);
+      } catch (err) {
+        // The batches stay queued; the next append, flush or roll writes them again.
+        this.hooks.onBackgroundError(err);
+        this.settleWritten(err);
+      }
+    });
+  }
+
+  written(): Promise<void> {
+    this.assertOpen();
+    if (!this.active().hasPending()) return Promise.resolve();
+    if (this.writtenWaiters.length >= WRITTEN_WAITERS_MAX) return Promise.reject(new Error(`${this.topic}-${this.partition}: too many appends waiting to be written`));
+    return new Promise<void>((resolve, reject) => {
+      this.writtenWaiters.push({ resolve, reject });
+      this.scheduleWrite();
+    });
+  }
+
+  private settleWritten(err: unknown): void {
+    const waiters = this.writtenWaiters;
+    this.writtenWaiters = [];
+    for (const w of waiters) {
+      if (err === null) w.resolve();
+      else w.reject(err);
+    }
+  }
+
+  private cancelWriteTimer(): void {
+    this.writeTimer?.cancel();
+    this.writeTimer = null;
+  }
+
+  /**
    * Group commit. With no sync running, start one. Otherwise wait for the NEXT one: the running sync
    * captured its files before our bytes may have been written, so it cannot vouch for them. All
    * callers arriving during a sync share that single next sync.
@@ -214,11 +273,16 @@ export class DiskPartitionLog implements PartitionLog {
     if (this.closing) return;
     this.closing = true;
     this.cancelFlushTimer();
+    this.cancelWriteTimer();
     const active = this.active();
-    active.finalizeTimeIndex();
-    if (active.isDirty()) this.dirtySegments.add(active);
     try {
+      active.finalizeTimeIndex();
+      if (active.isDirty()) this.dirtySegments.add(active);
       await this.flush();
+      this.settleWritten(null);
+    } catch (err) {
+      this.settleWritten(err);
+      throw err;
     } finally {
       for (const s of this.segments) s.close();
     }
@@ -228,6 +292,8 @@ export class DiskPartitionLog implements PartitionLog {
   closeForDelete(): void {
     this.closing = true;
     this.cancelFlushTimer();
+    this.cancelWriteTimer();
+    this.settleWritten(new Error(`${this.topic}-${this.partition} was deleted`));
     for (const s of this.segments) s.close();
   }
 
@@ -258,6 +324,7 @@ export class DiskPartitionLog implements PartitionLog {
 
   private async runSync(): Promise<void> {
     // Everything below is captured before the first await: this sync vouches for these bytes only.
+    // Each segment's sync() first writes what it has pending, so the sync covers every append so far.
     const target = this.logEnd;
     const segments = [...this.dirtySegments];
     const syncDir = this.dirDirty;

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Broker, type Logger, silentLogger } from '../broker/broker.js';
 import { BrokerConfig } from '../broker/broker-config.js';
+import { RetentionScheduler } from '../broker/retention-scheduler.js';
 import { createDiskLogManager, createMemoryLogManager } from '../storage/index.js';
 import type { LogManager, LogManagerOptions } from '../storage/types.js';
 import { systemClock, type Clock } from './clock.js';
@@ -117,6 +118,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const advertised = config.advertised;
   broker.advertisedHost = advertised?.host ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   broker.advertisedPort = advertised?.port ?? bound.port;
+  const retention = new RetentionScheduler(broker);
+  retention.start();
   let closing: Promise<void> | null = null;
   return {
     bootstrapServers: `${broker.advertisedHost}:${bound.port}`,
@@ -125,6 +128,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     broker,
     close: () => {
       closing ??= (async () => {
+        retention.stop();
         await server.close(SHUTDOWN_WAIT_MS);
         broker.groups.close();
         await logs.close();

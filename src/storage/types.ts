@@ -28,6 +28,24 @@ export interface TimestampLookup {
   readonly timestamp: number;
 }
 
+/** What applyRetention is given: Kafka's retention.ms / retention.bytes, already resolved for the topic. */
+export interface RetentionLimits {
+  /** Clock time of the check, in milliseconds since the epoch. */
+  readonly now: number;
+  /** Delete segments whose largest timestamp is older than now - retentionMs; negative means unlimited. */
+  readonly retentionMs: number;
+  /** Delete the oldest segments while the rest still hold at least this many bytes; negative means unlimited. */
+  readonly retentionBytes: number;
+}
+
+export interface RetentionResult {
+  /** Whole segments deleted (batches, in the memory engine). */
+  readonly deletedSegments: number;
+  readonly deletedBytes: number;
+  /** The log start offset after the check. */
+  readonly logStartOffset: number;
+}
+
 export interface PartitionLog {
   readonly topic: string;
   readonly partition: number;
@@ -61,6 +79,14 @@ export interface PartitionLog {
   flush(): Promise<void>;
   /** Move the log start offset forward (DeleteRecords); whole segments below it are deleted. */
   advanceLogStartOffset(offset: number): void;
+  /**
+   * Kafka's delete retention: drop whole segments, oldest first, never the active one. First those whose
+   * largest timestamp is older than now - retentionMs (stopping at the first that is not), then, while
+   * the log minus its oldest segment still holds >= retentionBytes, the oldest. The log start offset
+   * moves to the first remaining segment's base offset (unless DeleteRecords already put it higher) and
+   * is persisted as advanceLogStartOffset's is. The memory engine treats each batch as a segment.
+   */
+  applyRetention(limits: RetentionLimits): RetentionResult;
   /** Bytes in all segments, for DescribeLogDirs. */
   sizeBytes(): number;
 }

@@ -3,7 +3,15 @@ import { MAX_TIMER_MS } from '../../io/clock.js';
 import type { FileSystem } from '../../io/file-system.js';
 import { NO_TIMESTAMP, checkAppendable, writeInt64, type BatchInfo } from '../batch-header.js';
 import { isNever, type LogConfig } from '../log-config.js';
-import { OffsetOutOfRangeError, type AppendResult, type PartitionLog, type ReadResult, type TimestampLookup } from '../types.js';
+import {
+  OffsetOutOfRangeError,
+  type AppendResult,
+  type PartitionLog,
+  type ReadResult,
+  type RetentionLimits,
+  type RetentionResult,
+  type TimestampLookup,
+} from '../types.js';
 import { segmentIndexFor, type LoadedPartition } from './recovery.js';
 import { LogSegment } from './segment.js';
 
@@ -43,6 +51,10 @@ const WRITTEN_WAITERS_MAX = 100_000;
 const EMPTY_READ: ReadResult = Object.freeze({ chunks: [], bytes: 0 });
 
 const noop = (): void => undefined;
+
+function segmentLargestTimestamp(segment: LogSegment): number {
+  return segment.maxTimestamp === NO_TIMESTAMP ? segment.createdAtMs : segment.maxTimestamp;
+}
 
 /**
  * A partition stored as Kafka-format segments in `<logDir>/<topic>-<partition>/`. Appends and reads
@@ -255,6 +267,41 @@ export class DiskPartitionLog implements PartitionLog {
       this.dirDirty = true;
     }
     this.hooks.onLogStartAdvanced(this);
+  }
+
+  applyRetention(limits: RetentionLimits): RetentionResult {
+    this.assertOpen();
+    let deletedSegments = 0;
+    let deletedBytes = 0;
+    const deleteOldest = (): void => {
+      const old = this.segments.shift() as LogSegment;
+      deletedSegments++;
+      deletedBytes += old.size;
+      this.dirtySegments.delete(old);
+      old.delete();
+      this.dirDirty = true;
+    };
+    // Time: Kafka's largest timestamp of the segment (its time index), oldest first, stopping at the
+    // first segment still within retention. A segment without timestamps falls back to when it was
+    // created or loaded (Kafka uses the file's mtime).
+    if (limits.retentionMs >= 0) {
+      const cutoff = limits.now - limits.retentionMs;
+      while (this.segments.length > 1 && segmentLargestTimestamp(this.segments[0] as LogSegment) < cutoff) deleteOldest();
+    }
+    // Size: drop the oldest while what remains still holds at least retention.bytes.
+    if (limits.retentionBytes >= 0) {
+      let size = this.sizeBytes();
+      while (this.segments.length > 1 && size - (this.segments[0] as LogSegment).size >= limits.retentionBytes) {
+        size -= (this.segments[0] as LogSegment).size;
+        deleteOldest();
+      }
+    }
+    if (deletedSegments > 0) {
+      const first = this.segments[0] as LogSegment;
+      if (first.baseOffset > this.logStart) this.logStart = first.baseOffset;
+      this.hooks.onLogStartAdvanced(this);
+    }
+    return { deletedSegments, deletedBytes, logStartOffset: this.logStart };
   }
 
   sizeBytes(): number {

@@ -1,5 +1,13 @@
 import { NO_TIMESTAMP, checkAppendable, writeInt64 } from '../batch-header.js';
-import { OffsetOutOfRangeError, type AppendResult, type PartitionLog, type ReadResult, type TimestampLookup } from '../types.js';
+import {
+  OffsetOutOfRangeError,
+  type AppendResult,
+  type PartitionLog,
+  type ReadResult,
+  type RetentionLimits,
+  type RetentionResult,
+  type TimestampLookup,
+} from '../types.js';
 
 /**
  * Bytes one in-memory partition may hold. Past it the oldest batches are dropped (the log start moves
@@ -130,6 +138,32 @@ export class MemoryPartitionLog implements PartitionLog {
     this.logStart = offset;
     while (this.head < this.batches.length && (this.batches[this.head] as StoredBatch).lastOffset < offset) this.dropHead();
     this.compact();
+  }
+
+  /** Retention with each batch standing for a segment; the newest batch always stays. */
+  applyRetention(limits: RetentionLimits): RetentionResult {
+    let deletedSegments = 0;
+    let deletedBytes = 0;
+    const live = (): number => this.batches.length - this.head;
+    const deleteOldest = (): void => {
+      const dropped = this.dropHead();
+      deletedSegments++;
+      deletedBytes += dropped.bytes.length;
+    };
+    if (limits.retentionMs >= 0) {
+      const cutoff = limits.now - limits.retentionMs;
+      // A batch without a timestamp has no age here (no file time to fall back on): it stops the scan.
+      const expired = (b: StoredBatch): boolean => b.maxTimestamp !== NO_TIMESTAMP && b.maxTimestamp < cutoff;
+      while (live() > 1 && expired(this.batches[this.head] as StoredBatch)) deleteOldest();
+    }
+    if (limits.retentionBytes >= 0) {
+      while (live() > 1 && this.totalBytes - (this.batches[this.head] as StoredBatch).bytes.length >= limits.retentionBytes) deleteOldest();
+    }
+    if (deletedSegments > 0) {
+      this.logStart = Math.max(this.logStart, (this.batches[this.head] as StoredBatch).baseOffset);
+      this.compact();
+    }
+    return { deletedSegments, deletedBytes, logStartOffset: this.logStart };
   }
 
   sizeBytes(): number {

@@ -50,6 +50,8 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   { name: 'log.retention.check.interval.ms', type: 'long', defaultValue: '300000', min: 1 },
   { name: 'log.cleanup.policy', type: 'list', defaultValue: 'delete', allowed: ['delete', 'compact'], dynamic: true },
   { name: 'log.message.timestamp.type', type: 'string', defaultValue: 'CreateTime', allowed: ['CreateTime', 'LogAppendTime'], dynamic: true },
+  { name: 'log.cleaner.backoff.ms', type: 'long', defaultValue: '15000', min: 0 },
+  { name: 'log.cleaner.dedupe.buffer.size', type: 'long', defaultValue: '134217728', min: 1024 },
   { name: 'log.cleaner.delete.retention.ms', type: 'long', defaultValue: '86400000', min: 0, dynamic: true },
   { name: 'log.cleaner.min.compaction.lag.ms', type: 'long', defaultValue: '0', min: 0, dynamic: true },
   { name: 'log.cleaner.min.cleanable.ratio', type: 'double', defaultValue: '0.5', min: 0, max: 1, dynamic: true },

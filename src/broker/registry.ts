@@ -40,10 +40,10 @@ export interface Route {
  * version Kafka marks unstable); a row narrows them only with a reason.
  */
 const ROUTES: ReadonlyArray<{ apiKey: number; handle: Handler; minVersion?: number; why?: string }> = [
-  // Produce v0-2 cannot carry magic-2 batches and Fjord stores only magic 2 (Kafka 4.0 also dropped them).
+  // Produce v0-2 message sets (magic 0/1) are up-converted to one magic-2 batch, as by Kafka 3.x.
   { apiKey: 0, handle: handleProduce },
-  // Fetch v0-3 readers expect magic 0/1 batches; Fjord does not down-convert (nor does Kafka 4.0).
-  { apiKey: 1, handle: handleFetch, minVersion: 4, why: 'no down-conversion' },
+  // Fetch v0-3 readers get the stored magic-2 batches down-converted to magic 0/1, as from Kafka 3.x.
+  { apiKey: 1, handle: handleFetch },
   { apiKey: 2, handle: handleListOffsets },
   { apiKey: 3, handle: handleMetadata },
   { apiKey: 8, handle: handleOffsetCommit },

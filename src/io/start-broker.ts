@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Broker, type Logger, silentLogger } from '../broker/broker.js';
 import { BrokerConfig } from '../broker/broker-config.js';
 import { RetentionScheduler } from '../broker/retention-scheduler.js';
+import { LogCleanerScheduler } from '../broker/log-cleaner-scheduler.js';
 import { createDiskLogManager, createMemoryLogManager } from '../storage/index.js';
 import type { LogManager, LogManagerOptions } from '../storage/types.js';
 import { systemClock, type Clock } from './clock.js';
@@ -120,6 +121,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   broker.advertisedPort = advertised?.port ?? bound.port;
   const retention = new RetentionScheduler(broker);
   retention.start();
+  const cleaner = new LogCleanerScheduler(broker);
+  cleaner.start();
   let closing: Promise<void> | null = null;
   return {
     bootstrapServers: `${broker.advertisedHost}:${bound.port}`,
@@ -129,6 +132,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     close: () => {
       closing ??= (async () => {
         retention.stop();
+        cleaner.stop();
         await server.close(SHUTDOWN_WAIT_MS);
         broker.groups.close();
         await logs.close();

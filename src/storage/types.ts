@@ -6,6 +6,8 @@
  * The wire codec carries them as bigint; handlers convert at the edge.
  */
 
+import type { CompactionResult, CompactionSettings } from './cleaner/types.js';
+
 /** What one stored batch looks like from outside: enough to answer Produce without re-reading it. */
 export interface AppendResult {
   readonly baseOffset: number;
@@ -89,6 +91,8 @@ export interface PartitionLog {
   applyRetention(limits: RetentionLimits): RetentionResult;
   /** Bytes in all segments, for DescribeLogDirs. */
   sizeBytes(): number;
+  /** Kafka's log compaction, one pass (cleanup.policy=compact); see src/storage/cleaner/. */
+  compact?(settings: CompactionSettings): Promise<CompactionResult>;
 }
 
 export interface TopicMetadata {

@@ -120,10 +120,10 @@ test('a control batch from a client gets INVALID_RECORD', async () => {
   assert.equal((await produceRaw(b)).errorCode, ErrorCode.INVALID_RECORD);
 });
 
-test('a magic 1 message set gets UNSUPPORTED_FOR_MESSAGE_FORMAT', async () => {
+test('a magic 1 message set in Produce v3+ gets INVALID_RECORD, as in Kafka (v0-2 convert it)', async () => {
   const b = await buildRecordBatch({ records });
   b.writeInt8(1, 16);
-  assert.equal((await produceRaw(b)).errorCode, ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT);
+  assert.equal((await produceRaw(b)).errorCode, ErrorCode.INVALID_RECORD);
 });
 
 test('a decompression bomb is refused without inflating it', async () => {

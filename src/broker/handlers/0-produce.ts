@@ -4,6 +4,8 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { validateProducedRecords } from '../../protocol/records/validate.js';
 import { validateCompressedRecords } from '../../protocol/records/validate-compressed.js';
 import { setLogAppendTime } from '../../protocol/records/set-log-append-time.js';
+import { isLegacyMessageSet } from '../../protocol/records/legacy-message-set.js';
+import { upConvertLegacyMessageSet } from '../../protocol/records/legacy-up-convert.js';
 import type { PartitionLog, TopicMetadata } from '../../storage/types.js';
 import { PartitionWaiters } from '../partition-waiters.js';
 import type { RequestContext } from '../request-context.js';
@@ -21,6 +23,37 @@ function failure(index: number, errorCode: number, errorMessage: string | null =
   return { index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, errorMessage };
 }
 
+/** The request's records as the one magic-2 batch to store, or the error to answer with. */
+type Prepared = { ok: true; bytes: Buffer } | { ok: false; errorCode: number; message: string | null };
+
+/**
+ * Kafka 3.x's rules by request version: v3+ carries exactly one magic-2 batch (a legacy message set
+ * is INVALID_RECORD, as in ProduceRequest.validateRecords); v0-2 are not checked against the magic,
+ * so a legacy message set is up-converted to one magic-2 batch and a magic-2 batch taken as is.
+ */
+async function prepareRecords(apiVersion: number, records: Buffer, maxBatchBytes: number): Promise<Prepared> {
+  const limits = { maxBatchBytes, maxDecompressedBytes: DECOMPRESSED_BATCH_MAX_BYTES };
+  if (isLegacyMessageSet(records)) {
+    if (apiVersion >= 3) {
+      return { ok: false, errorCode: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${apiVersion} are only allowed to contain record batches with magic version 2` };
+    }
+    const converted = await upConvertLegacyMessageSet(records, limits);
+    return converted.ok ? { ok: true, bytes: converted.batch } : converted;
+  }
+  const v = validateProducedRecords(records, limits);
+  if (!v.ok) return v;
+  if (v.batches.length !== 1) return { ok: false, errorCode: ErrorCode.INVALID_RECORD, message: 'Produce requests must carry exactly one record batch per partition' };
+  const batch = v.batches[0]!;
+  // Transactions arrive with the exactly-once issue; until then a transactional batch has no coordinator.
+  if (batch.isTransactional) return { ok: false, errorCode: ErrorCode.INVALID_TXN_STATE, message: 'Transactions are not supported yet' };
+  const bytes = records.subarray(batch.start, batch.start + batch.length);
+  if (batch.compression !== 0) {
+    const problem = await validateCompressedRecords(bytes, DECOMPRESSED_BATCH_MAX_BYTES);
+    if (problem !== undefined) return { ok: false, ...problem };
+  }
+  return { ok: true, bytes };
+}
+
 /** Validate one partition's records and append them; the result, and the log to flush on success. */
 async function appendPartition(
   ctx: RequestContext,
@@ -33,20 +66,11 @@ async function appendPartition(
   const log = topic === undefined ? undefined : broker.logs.partition(topic.name, index);
   if (topic === undefined || log === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request has no record batch');
-  const maxBatchBytes = Number(broker.topicConfig(topic, 'max.message.bytes'));
-  const v = validateProducedRecords(records, { maxBatchBytes, maxDecompressedBytes: DECOMPRESSED_BATCH_MAX_BYTES });
-  if (!v.ok) return fail(v.errorCode, v.message);
-  if (v.batches.length !== 1) return fail(ErrorCode.INVALID_RECORD, 'Produce requests must carry exactly one record batch per partition');
-  const batch = v.batches[0]!;
-  // Transactions arrive with the exactly-once issue; until then a transactional batch has no coordinator.
-  if (batch.isTransactional) return fail(ErrorCode.INVALID_TXN_STATE, 'Transactions are not supported yet');
-  const bytes = records.subarray(batch.start, batch.start + batch.length);
-  if (batch.compression !== 0) {
-    const problem = await validateCompressedRecords(bytes, DECOMPRESSED_BATCH_MAX_BYTES);
-    if (problem !== undefined) return fail(problem.errorCode, problem.message);
-    // The topic may have been deleted while we decompressed.
-    if (broker.logs.partition(topic.name, index) !== log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  }
+  const prepared = await prepareRecords(ctx.apiVersion, records, Number(broker.topicConfig(topic, 'max.message.bytes')));
+  if (!prepared.ok) return fail(prepared.errorCode, prepared.message);
+  const { bytes } = prepared;
+  // The topic may have been deleted while we decompressed or converted.
+  if (broker.logs.partition(topic.name, index) !== log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   let logAppendTime = -1;
   if (broker.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime') {
     logAppendTime = broker.clock.now();
@@ -68,7 +92,8 @@ async function appendPartition(
 }
 
 /**
- * Produce. Each partition's records must be exactly one magic-2 batch (Kafka's rule for v3+); it is
+ * Produce. Each partition's records must be exactly one magic-2 batch (Kafka's rule for v3+), or for
+ * v0-2 a legacy message set, up-converted to one such batch as Kafka 3.x does; a batch is
  * validated without parsing records into objects, stored byte for byte with its base offset assigned,
  * and, with acks=all, answered only after an fdatasync covering it (shared with concurrent produces).
  * Appends run in request order per connection; the fsync wait does not hold up the next request.
@@ -88,7 +113,7 @@ export async function handleProduce(req: ProduceRequest, ctx: RequestContext): P
           continue;
         }
         const { result, log } = await appendPartition(ctx, topic, p.index, p.records);
-        if (log !== null && acks === -1) toFlush.push({ log, result });
+        if (log !== null && acks !== 0) toFlush.push({ log, result });
         partitionResponses.push(result);
       }
       out.push({ name: t.name, partitionResponses });
@@ -97,11 +122,13 @@ export async function handleProduce(req: ProduceRequest, ctx: RequestContext): P
   });
 
   if (toFlush.length > 0) {
-    // The durability rule: an acks=all produce is answered only once its bytes are on disk.
+    // The durability rule: an acks=all produce is answered only once its bytes are on disk (fsync);
+    // an acks=1 produce once they are in the file (the page cache), so that, as in Kafka, a crash of
+    // the broker process alone cannot lose it (the disk engine coalesces writes within a turn).
     await Promise.all(
       toFlush.map(async (f) => {
         try {
-          await f.log.flush();
+          await (acks === -1 ? f.log.flush() : f.log.written());
         } catch (err) {
           broker.log.error(`flush of ${f.log.topic}-${f.log.partition} failed: ${String(err)}`);
           Object.assign(f.result, failure(f.log.partition, ErrorCode.KAFKA_STORAGE_ERROR));

@@ -8,6 +8,9 @@ import { joinChunks } from '../join-chunks.js';
 import { FetchSession, FETCH_SESSION_PARTITIONS_MAX, type SessionPartition } from '../fetch-sessions.js';
 import type { RequestContext } from '../request-context.js';
 import type { Broker } from '../broker.js';
+import { downConvertToLegacy } from '../../protocol/records/legacy-down-convert.js';
+import type { LegacyMagic } from '../../protocol/records/legacy-message-set.js';
+import { DECOMPRESSED_BATCH_MAX_BYTES } from './0-produce.js';
 
 /** Kafka's "no session" id and the epochs that close or open one. */
 const NO_SESSION_ID = 0;
@@ -16,6 +19,11 @@ const INITIAL_EPOCH = 0;
 /** A client's max_wait_ms is honoured up to this, so a fetch cannot pin memory for hours. */
 export const FETCH_WAIT_MAX_MS = 60_000;
 const READ_COMMITTED = 1;
+/**
+ * A Fetch v0-3 response is built from copies (converted messages), not views of the log, so it is
+ * capped here whatever the client asks (v0-2 have no response limit at all); the client fetches again.
+ */
+export const LEGACY_FETCH_MAX_BYTES = 64 * 1024 * 1024;
 
 type PartitionData = Encodable<FetchResponsePartitionData>;
 
@@ -79,6 +87,41 @@ function readAll(broker: Broker, targets: readonly Target[], byId: boolean, maxB
     return o;
   });
   return { outcomes, bytes, errors };
+}
+
+/**
+ * Fetch v0-3 readers understand only message formats 0 and 1 (v0-1: magic 0, v2-3: magic 1), so the
+ * stored batches are down-converted, as Kafka 3.x does, here where the response is built (Kafka too
+ * decides min_bytes on stored bytes and converts afterwards). The byte limits apply to the converted
+ * messages, in partition order, and only whole messages are sent; the first partition with any gets
+ * at least one even past the limits, as KIP-74 gives the first partition a whole batch.
+ */
+async function downConvertOutcomes(broker: Broker, outcomes: readonly Outcome[], magic: LegacyMagic, maxBytes: number): Promise<Outcome[]> {
+  let used = 0;
+  const converted: Outcome[] = [];
+  for (const o of outcomes) {
+    const records = o.data.records;
+    if (o.error || records === null || records === undefined || records.length === 0) {
+      converted.push(o);
+      continue;
+    }
+    try {
+      const down = await downConvertToLegacy(records, {
+        magic,
+        fetchOffset: Number(o.target.fetchOffset),
+        maxBytes: Math.max(0, Math.min(o.target.maxBytes, maxBytes - used)),
+        minOneMessage: used === 0,
+        maxDecompressedBytes: DECOMPRESSED_BATCH_MAX_BYTES,
+      });
+      used += down.records.length;
+      converted.push({ ...o, bytes: down.records.length, data: { ...o.data, records: down.records } });
+    } catch (err) {
+      // Stored batches were validated on produce, so this is damage: report it for this partition only.
+      broker.log.error(`down-conversion of ${o.target.topicKey}-${o.target.partition} at ${o.target.fetchOffset} failed: ${String(err)}`);
+      converted.push({ ...o, bytes: 0, error: true, data: { ...o.data, errorCode: ErrorCode.CORRUPT_MESSAGE, records: null } });
+    }
+  }
+  return converted;
 }
 
 /** Group per-partition outcomes into the response's topic list, preserving order. */
@@ -164,7 +207,10 @@ export async function handleFetch(req: FetchRequest, ctx: RequestContext): Promi
     session.lastUsed = broker.clock.now();
   }
 
-  const maxBytes = apiVersion >= 3 ? req.maxBytes : 0x7fffffff;
+  // Fetch v0-3 get the stored batches down-converted; v4+ (the hot path) get them as stored.
+  const legacyMagic: LegacyMagic | undefined = apiVersion <= 1 ? 0 : apiVersion <= 3 ? 1 : undefined;
+  const requestMaxBytes = apiVersion >= 3 ? req.maxBytes : 0x7fffffff;
+  const maxBytes = legacyMagic === undefined ? requestMaxBytes : Math.min(requestMaxBytes, LEGACY_FETCH_MAX_BYTES);
   const readCommitted = apiVersion >= 4 && req.isolationLevel === READ_COMMITTED;
   const deadline = broker.clock.now() + Math.min(Math.max(req.maxWaitMs, 0), FETCH_WAIT_MAX_MS);
   const keys: string[] = [];
@@ -177,6 +223,7 @@ export async function handleFetch(req: FetchRequest, ctx: RequestContext): Promi
     const remaining = deadline - broker.clock.now();
     if (result.bytes >= req.minBytes || result.errors || remaining <= 0 || keys.length === 0) {
       let outcomes = result.outcomes;
+      if (legacyMagic !== undefined) outcomes = await downConvertOutcomes(broker, outcomes, legacyMagic, maxBytes);
       if (incremental) {
         // Only partitions with news: records, an error, or a moved high watermark or log start.
         outcomes = outcomes.filter((o) => {

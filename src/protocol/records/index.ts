@@ -8,3 +8,7 @@ export * from './record-error-codes.js';
 export * from './set-log-append-time.js';
 export * from './validate.js';
 export * from './validate-compressed.js';
+export * from './legacy-down-convert.js';
+export * from './legacy-lz4.js';
+export * from './legacy-message-set.js';
+export * from './legacy-up-convert.js';

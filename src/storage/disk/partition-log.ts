@@ -14,6 +14,8 @@ import {
 } from '../types.js';
 import { segmentIndexFor, type LoadedPartition } from './recovery.js';
 import { LogSegment } from './segment.js';
+import { compactDiskLog } from '../cleaner/disk-cleaner.js';
+import type { CompactionResult, CompactionSettings } from '../cleaner/types.js';
 
 /** What a partition log tells its manager. */
 export interface PartitionLogHooks {
@@ -302,6 +304,31 @@ export class DiskPartitionLog implements PartitionLog {
       this.hooks.onLogStartAdvanced(this);
     }
     return { deletedSegments, deletedBytes, logStartOffset: this.logStart };
+  }
+
+  /** One log-compaction pass (src/storage/cleaner/disk-cleaner.ts); never touches the active segment. */
+  compact(settings: CompactionSettings): Promise<CompactionResult> {
+    this.assertOpen();
+    return compactDiskLog(
+      {
+        fs: this.fs,
+        dir: this.dir,
+        segments: () => this.segments,
+        logStartOffset: () => this.logStart,
+        isClosed: () => this.closing,
+        indexIntervalBytes: () => this.config.indexIntervalBytes,
+        nowMs: () => this.clock.now(),
+        replaceSegment: (old, cleaned) => {
+          const at = this.segments.indexOf(old);
+          if (at >= 0) this.segments[at] = cleaned;
+          this.dirtySegments.delete(old);
+          this.dirtySegments.add(cleaned);
+          this.dirDirty = true;
+        },
+        syncDir: () => this.fs.fsyncDir(this.dir),
+      },
+      settings,
+    );
   }
 
   sizeBytes(): number {

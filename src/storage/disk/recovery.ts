@@ -4,6 +4,7 @@ import type { LogConfig } from '../log-config.js';
 import { LOCATE_READ_BYTES, RECOVERY_READ_BYTES } from './batch-scanner.js';
 import { LOG_SUFFIX, parseSegmentFileName } from './log-dir-layout.js';
 import { LogSegment } from './segment.js';
+import { completeInterruptedSwaps, readCleanerCheckpoint } from '../cleaner/swap-files.js';
 
 /**
  * Loading a partition directory at startup. After a clean shutdown the files are trusted (only the
@@ -44,6 +45,9 @@ interface SegmentEnd {
 export function loadPartition(params: LoadPartitionParams): LoadedPartition {
   const { fs, dir, nowMs, config } = params;
   fs.mkdirp(dir);
+  // A compaction swap cut short by a crash: roll back (.cleaned) or forward (.swap) first.
+  completeInterruptedSwaps(fs, dir);
+  const cleanedUpTo = readCleanerCheckpoint(fs, dir);
   const bases: number[] = [];
   const strayIndexes: string[] = [];
   for (const name of fs.readdir(dir)) {
@@ -98,7 +102,9 @@ export function loadPartition(params: LoadPartitionParams): LoadedPartition {
     discardedBytes += end.discardedBytes;
     // A cut, or a segment ending short of where the next begins (its tail never reached the disk),
     // makes everything after it unreachable: offsets must stay contiguous with what we kept.
-    if (next !== undefined && (end.discardedBytes > 0 || end.nextOffset !== next.baseOffset)) {
+    // Below the cleaner checkpoint a segment may end short of the next one (compaction removed its tail).
+    const shortIsGap = next !== undefined && next.baseOffset <= cleanedUpTo && end.nextOffset < next.baseOffset;
+    if (next !== undefined && (end.discardedBytes > 0 || (end.nextOffset !== next.baseOffset && !shortIsGap))) {
       for (const later of segments.splice(i + 1)) {
         discardedBytes += later.fileSize();
         later.delete();
@@ -145,9 +151,9 @@ export function recoverSegment(segment: LogSegment, indexIntervalBytes: number, 
     const step = scan.next();
     if (step.kind !== 'batch') break;
     const info = step.info;
-    // The log never leaves offset gaps (there is no compaction), and the CRC does not cover the base
-    // offset, so a batch that does not continue exactly where the last one ended is damage.
-    if (info.baseOffset !== nextOffset || info.lastOffset >= offsetLimit) break;
+    // Compaction leaves offset gaps, so a batch may start past where the last one ended; but the CRC
+    // does not cover the base offset, so one that overlaps or goes back is damage.
+    if (info.baseOffset < nextOffset || info.lastOffset >= offsetLimit) break;
     segment.track(info, step.position, indexIntervalBytes);
     nextOffset = info.lastOffset + 1;
     validBytes = step.position + info.size;

@@ -8,6 +8,8 @@ import {
   type RetentionResult,
   type TimestampLookup,
 } from '../types.js';
+import { planCleaning, type CleanableUnit } from '../cleaner/compactor.js';
+import type { CompactionResult, CompactionSettings } from '../cleaner/types.js';
 
 /**
  * Bytes one in-memory partition may hold. Past it the oldest batches are dropped (the log start moves
@@ -47,6 +49,8 @@ export class MemoryPartitionLog implements PartitionLog {
   private retainedBytes = 0;
   /** The backing memory of the last batch kept without a copy: the next batch sharing it costs nothing more. */
   private lastBacking: ArrayBufferLike | null = null;
+  /** Offsets below this were deduplicated by the last compaction pass. */
+  private cleanedUpTo = 0;
 
   constructor(
     readonly topic: string,
@@ -137,7 +141,7 @@ export class MemoryPartitionLog implements PartitionLog {
     if (offset <= this.logStart) return;
     this.logStart = offset;
     while (this.head < this.batches.length && (this.batches[this.head] as StoredBatch).lastOffset < offset) this.dropHead();
-    this.compact();
+    this.releaseDroppedSlots();
   }
 
   /** Retention with each batch standing for a segment; the newest batch always stays. */
@@ -161,13 +165,59 @@ export class MemoryPartitionLog implements PartitionLog {
     }
     if (deletedSegments > 0) {
       this.logStart = Math.max(this.logStart, (this.batches[this.head] as StoredBatch).baseOffset);
-      this.compact();
+      this.releaseDroppedSlots();
     }
     return { deletedSegments, deletedBytes, logStartOffset: this.logStart };
   }
 
   sizeBytes(): number {
     return this.totalBytes;
+  }
+
+  /**
+   * One log-compaction pass with each batch standing for a segment: every live batch but the newest,
+   * up to the first one newer than min.compaction.lag.ms. Rewritten batches replace the originals in
+   * one synchronous step; batches left empty are removed. See src/storage/cleaner/compactor.ts.
+   */
+  async compact(settings: CompactionSettings): Promise<CompactionResult> {
+    const firstDirty = Math.max(this.cleanedUpTo, this.logStart);
+    const lagCutoff = settings.now - settings.minCompactionLagMs;
+    const candidates: StoredBatch[] = [];
+    const units: CleanableUnit[] = [];
+    for (let i = this.head; i < this.batches.length - 1; i++) {
+      const b = this.batches[i] as StoredBatch;
+      if (b.maxTimestamp > lagCutoff) break;
+      candidates.push(b);
+      units.push({ baseOffset: b.baseOffset, endOffset: (this.batches[i + 1] as StoredBatch).baseOffset, bytes: b.bytes });
+    }
+    const plan = await planCleaning(units, firstDirty, settings);
+    if (plan === null) return { cleaned: false, cleanedUpTo: firstDirty, segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+    // Appends only add at the end and retention only drops from the front, so the candidates still
+    // live are found by identity.
+    const replacement = new Map<StoredBatch, Buffer>();
+    for (const [i, bytes] of plan.rewrites) replacement.set(candidates[i] as StoredBatch, bytes);
+    let bytesBefore = 0;
+    let bytesAfter = 0;
+    let segmentsRewritten = 0;
+    const next: StoredBatch[] = [];
+    for (let i = this.head; i < this.batches.length; i++) {
+      const b = this.batches[i] as StoredBatch;
+      const bytes = replacement.get(b);
+      if (bytes === undefined) {
+        next.push(b);
+        continue;
+      }
+      segmentsRewritten++;
+      bytesBefore += b.bytes.length;
+      bytesAfter += bytes.length;
+      this.totalBytes += bytes.length - b.bytes.length;
+      this.retainedBytes += bytes.length - b.retained;
+      if (bytes.length > 0) next.push({ baseOffset: b.baseOffset, lastOffset: b.lastOffset, maxTimestamp: b.maxTimestamp, bytes, retained: bytes.length });
+    }
+    this.batches = next;
+    this.head = 0;
+    this.cleanedUpTo = Math.max(this.cleanedUpTo, plan.cleanedUpTo);
+    return { cleaned: true, cleanedUpTo: plan.cleanedUpTo, segmentsRewritten, recordsRemoved: plan.recordsRemoved, bytesBefore, bytesAfter };
   }
 
   /** Index of the batch containing `offset` (largest base offset <= it), among live batches. */
@@ -193,7 +243,7 @@ export class MemoryPartitionLog implements PartitionLog {
       const dropped = this.dropHead();
       this.logStart = Math.max(this.logStart, dropped.lastOffset + 1);
     }
-    this.compact();
+    this.releaseDroppedSlots();
   }
 
   private dropHead(): StoredBatch {
@@ -205,7 +255,7 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 
   /** Release dropped slots once they are half the array, keeping removal amortised O(1). */
-  private compact(): void {
+  private releaseDroppedSlots(): void {
     if (this.head > 0 && this.head * 2 >= this.batches.length) {
       this.batches = this.batches.slice(this.head);
       this.head = 0;

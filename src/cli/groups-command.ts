@@ -1,17 +1,8 @@
 import { Command } from 'commander';
-import { createAdmin } from '../client/admin/index.js';
+import { withAdmin } from './with-admin.js';
 import type { Admin, GroupDescription } from '../client/admin/index.js';
 import { action, withBootstrap, UsageError } from './common.js';
 import { formatTable } from './table.js';
-
-async function withAdmin<T>(bootstrap: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = createAdmin({ bootstrapServers: bootstrap, clientId: 'fjord-cli', retries: 2, requestTimeoutMs: 15_000 });
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.close();
-  }
-}
 
 interface LagRow {
   topic: string;

@@ -1,16 +1,6 @@
 import { Command } from 'commander';
-import { createAdmin } from '../client/admin/index.js';
-import type { Admin } from '../client/admin/index.js';
+import { withAdmin } from './with-admin.js';
 import { action, collect, parseIntOption, parseKeyValues, withBootstrap, UsageError } from './common.js';
-
-async function withAdmin<T>(bootstrap: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = createAdmin({ bootstrapServers: bootstrap, clientId: 'fjord-cli', retries: 2, requestTimeoutMs: 15_000 });
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.close();
-  }
-}
 
 /** `fjord topics ...`: Kafka's kafka-topics, quicker to type. */
 export function topicsCommand(): Command {

@@ -92,7 +92,20 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     const forget = (): void => void this.unsettled.delete(tracked);
     const tracked: Promise<void> = promise.then(forget, forget);
     this.unsettled.add(tracked);
-    this.memory.acquire({ ...fields, ...settle });
+    // A literal, not a spread: one hidden class for every record and no per-record copying (the
+    // spread cost ~2 us a record and was the producer's largest cost in the client benchmark).
+    this.memory.acquire({
+      topic: fields.topic,
+      requestedPartition: fields.requestedPartition,
+      key: fields.key,
+      value: fields.value,
+      headers: fields.headers,
+      timestamp: fields.timestamp,
+      size: fields.size,
+      deadline: fields.deadline,
+      resolve: settle.resolve,
+      reject: settle.reject,
+    });
     return promise;
   }
 

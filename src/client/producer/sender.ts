@@ -139,7 +139,8 @@ export class Sender {
     for (const b of batches) {
       try {
         b.built ??= await buildRecordBatch({
-          records: b.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+          // Pending records already carry key, value, headers and timestamp: no copy per record.
+          records: b.records,
           compression: this.d.config.compression,
         });
         sendable.push(b);

@@ -89,12 +89,12 @@ export function loadPartition(params: LoadPartitionParams): LoadedPartition {
     const limit = next === undefined ? Number.MAX_SAFE_INTEGER : next.baseOffset;
     let end: SegmentEnd | null = null;
     if (i >= recoverFrom || !segment.loadIndexes()) {
-      end = recoverSegment(segment, config.indexIntervalBytes, limit);
+      end = recoverSegment(segment, config.indexIntervalBytes, limit, cleanedUpTo);
       recoveredSegments++;
     } else if (next === undefined) {
       end = loadActiveTail(segment, config.indexIntervalBytes);
       if (end === null) {
-        end = recoverSegment(segment, config.indexIntervalBytes, limit);
+        end = recoverSegment(segment, config.indexIntervalBytes, limit, cleanedUpTo);
         recoveredSegments++;
       }
     }
@@ -141,7 +141,7 @@ export function segmentIndexFor(segments: readonly LogSegment[], offset: number)
  * Read a whole segment back, checking every batch; cut it at the first bad one and rebuild both
  * indexes. `offsetLimit` is the next segment's base: a batch reaching it overlaps that segment.
  */
-export function recoverSegment(segment: LogSegment, indexIntervalBytes: number, offsetLimit: number): SegmentEnd {
+export function recoverSegment(segment: LogSegment, indexIntervalBytes: number, offsetLimit: number, gapsBelow = Number.POSITIVE_INFINITY): SegmentEnd {
   segment.resetIndexes();
   const fileSize = segment.fileSize();
   const scan = segment.scanner(0, RECOVERY_READ_BYTES, true, fileSize);
@@ -151,9 +151,11 @@ export function recoverSegment(segment: LogSegment, indexIntervalBytes: number, 
     const step = scan.next();
     if (step.kind !== 'batch') break;
     const info = step.info;
-    // Compaction leaves offset gaps, so a batch may start past where the last one ended; but the CRC
-    // does not cover the base offset, so one that overlaps or goes back is damage.
+    // Compaction leaves offset gaps, so in the cleaned part of the log (below the cleaner checkpoint) a
+    // batch may start past where the last one ended. Elsewhere a gap is damage: the CRC does not cover
+    // the base offset, and one flipped bit there must not move the log end. Overlaps are always damage.
     if (info.baseOffset < nextOffset || info.lastOffset >= offsetLimit) break;
+    if (info.baseOffset > nextOffset && info.baseOffset >= gapsBelow) break;
     segment.track(info, step.position, indexIntervalBytes);
     nextOffset = info.lastOffset + 1;
     validBytes = step.position + info.size;

@@ -271,11 +271,26 @@ export class LogSegment implements ByteSource {
 
   /** Position of the batch containing `offset`, or null when the segment ends before it. */
   locate(offset: number): number | null {
-    const scan = this.scanner(this.offsetIndex.lookup(offset), LOCATE_READ_BYTES, false);
+    const from = this.offsetIndex.lookup(offset);
+    const found = this.locateFrom(from, offset);
+    if (found !== 'corrupt') return found;
+    // No checksum covers an index entry's position: a damaged one points into the middle of a batch.
+    // Scanning from the segment start is slow but right; the index is rebuilt at the next recovery.
+    const again = from > 0 ? this.locateFrom(0, offset) : 'corrupt';
+    if (again === 'corrupt') throw new Error(`Corrupt batch in ${this.describe()} while looking for offset ${offset}`);
+    return again;
+  }
+
+  private locateFrom(from: number, offset: number): number | null | 'corrupt' {
+    const scan = this.scanner(from, LOCATE_READ_BYTES, from > 0);
+    let first = from > 0;
     for (;;) {
       const step = scan.next();
       if (step.kind === 'end') return null;
-      if (step.kind === 'invalid') throw new Error(`Corrupt batch in ${this.describe()} at ${step.position}: ${step.reason}`);
+      if (step.kind === 'invalid') return 'corrupt';
+      // The batch an index entry points at must start inside this segment, at or before the target.
+      if (first && (step.info.baseOffset < this.baseOffset || step.info.baseOffset > offset)) return 'corrupt';
+      first = false;
       if (step.info.lastOffset >= offset) return step.position;
     }
   }

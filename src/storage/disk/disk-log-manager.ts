@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../io/clock.js';
 import type { FileSystem } from '../../io/file-system.js';
 import { resolveLogConfig, withDefaults } from '../log-config.js';
-import { assertPartitionBudget, assertValidTopicName } from '../topic-rules.js';
+import { TopicRegistry, type TopicEntry as RegistryEntry } from '../topic-registry.js';
 import type { LogManager, LogManagerOptions, PartitionLog, TopicMetadata } from '../types.js';
 import { formatCheckpoint, readCheckpoint, topicPartitionKey, writeCheckpoint } from './checkpoint-file.js';
 import {
@@ -40,10 +40,7 @@ export interface RecoverySummary {
   readonly discardedBytes: number;
 }
 
-interface TopicEntry {
-  meta: TopicMetadata;
-  readonly logs: DiskPartitionLog[];
-}
+type TopicEntry = RegistryEntry<DiskPartitionLog>;
 
 type ManagerState = 'new' | 'open' | 'closing' | 'closed';
 
@@ -65,9 +62,7 @@ export class DiskLogManager implements LogManager {
   private readonly checkpointIntervalMs: number;
   private readonly reportBackgroundError: (error: unknown) => void;
   /** Bounded by MAX_PARTITIONS_PER_LOG_MANAGER through the partition budget. */
-  private readonly topics = new Map<string, TopicEntry>();
-  private readonly topicsById = new Map<string, TopicEntry>();
-  private partitionCount = 0;
+  private readonly topics = new TopicRegistry<DiskPartitionLog>();
   private state: ManagerState = 'new';
   private checkpointTimer: TimerHandle | null = null;
   private logStartCheckpointDirty = false;
@@ -103,8 +98,6 @@ export class DiskLogManager implements LogManager {
   async open(): Promise<void> {
     if (this.state === 'open' || this.state === 'closing') throw new Error('Log manager is already open');
     this.topics.clear();
-    this.topicsById.clear();
-    this.partitionCount = 0;
     const fs = this.fs;
     fs.mkdirp(this.logDir);
     const marker = join(this.logDir, CLEAN_SHUTDOWN_FILE);
@@ -125,9 +118,9 @@ export class DiskLogManager implements LogManager {
         discardedBytes += loaded.discardedBytes;
         entry.logs.push(log);
       }
-      this.register(entry);
+      this.topics.add(entry);
     }
-    this.recovery = { hadCleanShutdown, partitions: this.partitionCount, recoveredSegments, discardedBytes };
+    this.recovery = { hadCleanShutdown, partitions: this.topics.partitionCount, recoveredSegments, discardedBytes };
 
     // Before accepting writes: a checkpoint from before a truncation would vouch for offsets that
     // the truncation removed and new, unsynced appends will reuse.
@@ -148,7 +141,7 @@ export class DiskLogManager implements LogManager {
   }
 
   listTopics(): TopicMetadata[] {
-    return [...this.topics.values()].map((e) => e.meta);
+    return this.topics.list();
   }
 
   getTopic(name: string): TopicMetadata | undefined {
@@ -156,19 +149,15 @@ export class DiskLogManager implements LogManager {
   }
 
   getTopicById(topicId: string): TopicMetadata | undefined {
-    return this.topicsById.get(topicId)?.meta;
+    return this.topics.getById(topicId)?.meta;
   }
 
   createTopic(name: string, partitions: number, configs: Record<string, string>, topicId: string): TopicMetadata {
     this.assertOpen();
-    assertValidTopicName(name);
-    if (this.topics.has(name)) throw new Error(`Topic '${name}' already exists`);
-    if (this.topicsById.has(topicId)) throw new Error(`Topic id ${topicId} is already in use`);
-    assertPartitionBudget(this.partitionCount, partitions);
-    const meta: TopicMetadata = { name, topicId, partitions, configs: { ...configs } };
+    const meta = this.topics.checkNew(name, partitions, configs, topicId);
     const entry: TopicEntry = { meta, logs: [] };
     for (let p = 0; p < partitions; p++) entry.logs.push(this.createLog(meta, p));
-    this.register(entry);
+    this.topics.add(entry);
     this.persistTopics();
     this.writeRecoveryCheckpoint();
     this.writeLogStartCheckpoint();
@@ -177,11 +166,7 @@ export class DiskLogManager implements LogManager {
 
   deleteTopic(name: string): void {
     this.assertOpen();
-    const entry = this.topics.get(name);
-    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
-    this.topics.delete(name);
-    this.topicsById.delete(entry.meta.topicId);
-    this.partitionCount -= entry.logs.length;
+    const entry = this.topics.remove(name);
     // Forget the topic durably first: a crash after this leaves orphan directories, which open()
     // removes; a crash before it leaves the topic intact.
     this.persistTopics();
@@ -195,13 +180,7 @@ export class DiskLogManager implements LogManager {
 
   addPartitions(name: string, totalPartitions: number): TopicMetadata {
     this.assertOpen();
-    const entry = this.topics.get(name);
-    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
-    const current = entry.meta.partitions;
-    assertPartitionBudget(this.partitionCount, totalPartitions - current);
-    for (let p = current; p < totalPartitions; p++) entry.logs.push(this.createLog(entry.meta, p));
-    this.partitionCount += totalPartitions - current;
-    entry.meta = { ...entry.meta, partitions: totalPartitions };
+    const entry = this.topics.grow(name, totalPartitions, (meta, p) => this.createLog(meta, p));
     this.persistTopics();
     this.writeRecoveryCheckpoint();
     this.writeLogStartCheckpoint();
@@ -210,9 +189,7 @@ export class DiskLogManager implements LogManager {
 
   setTopicConfigs(name: string, configs: Record<string, string>): TopicMetadata {
     this.assertOpen();
-    const entry = this.topics.get(name);
-    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
-    entry.meta = { ...entry.meta, configs: { ...configs } };
+    const entry = this.topics.setConfigs(name, configs);
     this.persistTopics();
     const config = resolveLogConfig(this.options, entry.meta.configs);
     for (const log of entry.logs) log.updateConfig(config);
@@ -220,7 +197,7 @@ export class DiskLogManager implements LogManager {
   }
 
   partition(topic: string, partition: number): PartitionLog | undefined {
-    return this.topics.get(topic)?.logs[partition];
+    return this.topics.partition(topic, partition);
   }
 
   async close(): Promise<void> {
@@ -271,12 +248,6 @@ export class DiskLogManager implements LogManager {
     return this.loadLog(meta, partition, true, undefined, undefined).log;
   }
 
-  private register(entry: TopicEntry): void {
-    this.topics.set(entry.meta.name, entry);
-    this.topicsById.set(entry.meta.topicId, entry);
-    this.partitionCount += entry.logs.length;
-  }
-
   /** Remove partition directories no live topic owns: deleted topics, ids that do not match. */
   private removeOrphanPartitionDirs(topics: readonly TopicMetadata[]): void {
     const byName = new Map(topics.map((t) => [t.name, t]));
@@ -292,7 +263,7 @@ export class DiskLogManager implements LogManager {
   }
 
   private allLogs(): DiskPartitionLog[] {
-    return [...this.topics.values()].flatMap((e) => e.logs);
+    return this.topics.allLogs();
   }
 
   private persistTopics(): void {

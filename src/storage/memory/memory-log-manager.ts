@@ -1,4 +1,4 @@
-import { assertPartitionBudget, assertValidTopicName } from '../topic-rules.js';
+import { TopicRegistry } from '../topic-registry.js';
 import type { LogManager, PartitionLog, TopicMetadata } from '../types.js';
 import { DEFAULT_MEMORY_PARTITION_MAX_BYTES, MemoryPartitionLog } from './memory-partition-log.js';
 
@@ -7,20 +7,12 @@ export interface MemoryLogManagerOptions {
   readonly maxPartitionBytes?: number;
 }
 
-interface TopicEntry {
-  meta: TopicMetadata;
-  readonly logs: MemoryPartitionLog[];
-}
-
 /**
  * Topics and logs in memory. Segment and flush settings have no meaning here and are ignored; close()
  * then open() on the same instance keeps everything (the "restart" of an embedded broker).
  */
 export class MemoryLogManager implements LogManager {
-  /** Bounded by MAX_PARTITIONS_PER_LOG_MANAGER through the partition budget. */
-  private readonly topics = new Map<string, TopicEntry>();
-  private readonly topicsById = new Map<string, TopicEntry>();
-  private partitionCount = 0;
+  private readonly topics = new TopicRegistry<MemoryPartitionLog>();
   private isOpen = false;
   private readonly maxPartitionBytes: number;
 
@@ -34,7 +26,7 @@ export class MemoryLogManager implements LogManager {
   }
 
   listTopics(): TopicMetadata[] {
-    return [...this.topics.values()].map((e) => e.meta);
+    return this.topics.list();
   }
 
   getTopic(name: string): TopicMetadata | undefined {
@@ -42,55 +34,37 @@ export class MemoryLogManager implements LogManager {
   }
 
   getTopicById(topicId: string): TopicMetadata | undefined {
-    return this.topicsById.get(topicId)?.meta;
+    return this.topics.getById(topicId)?.meta;
   }
 
   createTopic(name: string, partitions: number, configs: Record<string, string>, topicId: string): TopicMetadata {
     this.assertOpen();
-    assertValidTopicName(name);
-    if (this.topics.has(name)) throw new Error(`Topic '${name}' already exists`);
-    if (this.topicsById.has(topicId)) throw new Error(`Topic id ${topicId} is already in use`);
-    assertPartitionBudget(this.partitionCount, partitions);
-    const meta: TopicMetadata = { name, topicId, partitions, configs: { ...configs } };
-    const entry: TopicEntry = { meta, logs: [] };
-    for (let p = 0; p < partitions; p++) entry.logs.push(new MemoryPartitionLog(name, p, this.maxPartitionBytes));
-    this.topics.set(name, entry);
-    this.topicsById.set(topicId, entry);
-    this.partitionCount += partitions;
+    const meta = this.topics.checkNew(name, partitions, configs, topicId);
+    this.topics.add({ meta, logs: Array.from({ length: partitions }, (_, p) => this.newLog(meta, p)) });
     return meta;
   }
 
   deleteTopic(name: string): void {
     this.assertOpen();
-    const entry = this.topics.get(name);
-    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
-    this.topics.delete(name);
-    this.topicsById.delete(entry.meta.topicId);
-    this.partitionCount -= entry.logs.length;
+    this.topics.remove(name);
   }
 
   addPartitions(name: string, totalPartitions: number): TopicMetadata {
     this.assertOpen();
-    const entry = this.topics.get(name);
-    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
-    const current = entry.meta.partitions;
-    assertPartitionBudget(this.partitionCount, totalPartitions - current);
-    for (let p = current; p < totalPartitions; p++) entry.logs.push(new MemoryPartitionLog(name, p, this.maxPartitionBytes));
-    this.partitionCount += totalPartitions - current;
-    entry.meta = { ...entry.meta, partitions: totalPartitions };
-    return entry.meta;
+    return this.topics.grow(name, totalPartitions, (meta, p) => this.newLog(meta, p)).meta;
   }
 
   setTopicConfigs(name: string, configs: Record<string, string>): TopicMetadata {
     this.assertOpen();
-    const entry = this.topics.get(name);
-    if (entry === undefined) throw new Error(`Unknown topic '${name}'`);
-    entry.meta = { ...entry.meta, configs: { ...configs } };
-    return entry.meta;
+    return this.topics.setConfigs(name, configs).meta;
   }
 
   partition(topic: string, partition: number): PartitionLog | undefined {
-    return this.topics.get(topic)?.logs[partition];
+    return this.topics.partition(topic, partition);
+  }
+
+  private newLog(meta: TopicMetadata, partition: number): MemoryPartitionLog {
+    return new MemoryPartitionLog(meta.name, partition, this.maxPartitionBytes);
   }
 
   async close(): Promise<void> {

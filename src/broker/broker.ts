@@ -7,6 +7,8 @@ import { ErrorCode } from '../protocol/errors.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { FetchSessionCache } from './fetch-sessions.js';
 import { GroupRuntime } from './group-runtime.js';
+import { ProducerIds } from './producer-ids.js';
+import { TransactionRuntime } from './transaction-runtime.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -54,6 +56,8 @@ export class Broker {
   readonly waiters: PartitionWaiters;
   readonly fetchSessions: FetchSessionCache;
   readonly groups: GroupRuntime;
+  readonly producerIds: ProducerIds;
+  readonly transactions: TransactionRuntime;
   advertisedHost: string;
   advertisedPort: number;
 
@@ -70,6 +74,8 @@ export class Broker {
     this.waiters = new PartitionWaiters(deps.clock);
     this.fetchSessions = new FetchSessionCache(deps.random);
     this.groups = new GroupRuntime(this);
+    this.producerIds = new ProducerIds(deps.logs);
+    this.transactions = new TransactionRuntime(this);
   }
 
   static validateTopicName(name: string): string | null {

@@ -19,6 +19,7 @@ import { handleApiVersions } from './handlers/18-api-versions.js';
 import { handleCreateTopics } from './handlers/19-create-topics.js';
 import { handleDeleteTopics } from './handlers/20-delete-topics.js';
 import { handleDeleteRecords } from './handlers/21-delete-records.js';
+import { handleInitProducerId } from './handlers/22-init-producer-id.js';
 import { handleOffsetForLeaderEpoch } from './handlers/23-offset-for-leader-epoch.js';
 import { handleDescribeConfigs } from './handlers/32-describe-configs.js';
 import { handleAlterConfigs } from './handlers/33-alter-configs.js';
@@ -59,6 +60,7 @@ const ROUTES: ReadonlyArray<{ apiKey: number; handle: Handler; minVersion?: numb
   { apiKey: 19, handle: handleCreateTopics },
   { apiKey: 20, handle: handleDeleteTopics },
   { apiKey: 21, handle: handleDeleteRecords },
+  { apiKey: 22, handle: handleInitProducerId },
   { apiKey: 23, handle: handleOffsetForLeaderEpoch },
   { apiKey: 32, handle: handleDescribeConfigs },
   { apiKey: 33, handle: handleAlterConfigs },

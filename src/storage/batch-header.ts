@@ -48,6 +48,10 @@ export interface BatchInfo {
   readonly recordsCount: number;
   /** Whole batch size in bytes, including the 12-byte log overhead. */
   readonly size: number;
+  readonly attributes: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
 }
 
 /** Header fields of the batch at `at`; the caller has checked the header is present. */
@@ -59,6 +63,10 @@ export function readBatchInfo(buf: Buffer, at: number): BatchInfo {
     maxTimestamp: readInt64(buf, at + MAX_TIMESTAMP_AT),
     recordsCount: buf.readInt32BE(at + RECORDS_COUNT_AT),
     size: LOG_OVERHEAD + buf.readInt32BE(at + BATCH_LENGTH_AT),
+    attributes: buf.readInt16BE(at + ATTRIBUTES_AT),
+    producerId: readInt64(buf, at + PRODUCER_ID_AT),
+    producerEpoch: buf.readInt16BE(at + PRODUCER_EPOCH_AT),
+    baseSequence: buf.readInt32BE(at + BASE_SEQUENCE_AT),
   };
 }
 

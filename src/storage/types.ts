@@ -7,6 +7,10 @@
  */
 
 import type { CompactionResult, CompactionSettings } from './cleaner/types.js';
+import type { AbortedTransaction, ProducerStateManager } from './producer-state/producer-state.js';
+
+export { ProducerStateError } from './producer-state/producer-state.js';
+export type { AbortedTransaction } from './producer-state/producer-state.js';
 
 /** What one stored batch looks like from outside: enough to answer Produce without re-reading it. */
 export interface AppendResult {
@@ -14,6 +18,19 @@ export interface AppendResult {
   readonly lastOffset: number;
   /** The log end offset after this append (lastOffset + 1). */
   readonly logEndOffset: number;
+  /**
+   * True when the batch was an exact retry of one of its producer's last five (same producer id, epoch
+   * and sequence range): nothing was written, and the offsets are those of the original.
+   */
+  readonly duplicate?: boolean;
+}
+
+/** A COMMIT or ABORT marker to write for one producer's transaction (WriteTxnMarkers). */
+export interface TransactionMarker {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly commit: boolean;
+  readonly coordinatorEpoch: number;
 }
 
 export interface ReadResult {
@@ -59,14 +76,27 @@ export interface PartitionLog {
    * everything else is stored byte for byte. Synchronous so appends to one partition are ordered.
    * The log may keep `batch` itself rather than a copy (the memory engine stores it, the disk engine
    * queues it until its write), so the caller must not change or reuse the buffer afterwards.
+   * Batches with a producer id go through the idempotence checks (src/storage/producer-state/): an
+   * exact retry returns the original offsets with `duplicate`, a refused batch throws
+   * ProducerStateError with Kafka's error code (OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH,
+   * UNKNOWN_PRODUCER_ID, INVALID_TXN_STATE).
    */
   append(batch: Buffer): AppendResult;
+  /** Write a transaction marker (control batch); throws ProducerStateError for a fenced epoch. */
+  appendMarker(marker: TransactionMarker): AppendResult;
+  /** The first offset a read_committed consumer may not read: the start of the oldest open transaction, or the log end. */
+  lastStableOffset(): number;
+  /** Aborted transactions whose records may lie in [from, upTo), for read_committed fetches. */
+  abortedTransactions(from: number, upTo: number): AbortedTransaction[];
+  /** The producers that wrote here (DescribeProducers); read only. */
+  producerState(): ProducerStateManager;
   /**
    * Read batches from `offset`, at most `maxBytes`, but when `minOneBatch` is true always at least one
    * whole batch even if it is larger (Kafka's KIP-74 rule). `offset` outside [logStart, logEnd] throws
-   * OffsetOutOfRangeError; `offset == logEnd` returns no chunks.
+   * OffsetOutOfRangeError; `offset == logEnd` returns no chunks. With `maxOffset` (the last stable
+   * offset, for read_committed), no batch starting at or after it is returned.
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult;
+  read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset?: number): ReadResult;
   /** First offset whose batch max timestamp >= ts, via the time index; null when none. */
   offsetForTimestamp(timestamp: number): TimestampLookup | null;
   /** Largest timestamp in the log and the offset of the batch holding it (ListOffsets MAX_TIMESTAMP). */
@@ -127,6 +157,11 @@ export interface LogManager {
   /** Replace the topic's overrides (validated by the caller) and persist them. */
   setTopicConfigs(name: string, configs: Record<string, string>): TopicMetadata;
   partition(topic: string, partition: number): PartitionLog | undefined;
+  /**
+   * Reserve `count` producer ids and return the first. The reservation is durable before this returns,
+   * so ids are never handed out twice, even across a crash (Kafka's controller does this in KRaft).
+   */
+  allocateProducerIds(count: number): number;
   /** Flush everything, write the clean-shutdown marker, release files. */
   close(): Promise<void>;
 }

@@ -37,6 +37,8 @@ describe('log directory files', () => {
       '00000000000000000000.index',
       '00000000000000000000.log',
       '00000000000000000000.timeindex',
+      // Kafka's producer-state snapshot at the log end, written at shutdown.
+      '00000000000000000006.snapshot',
       'partition.metadata',
     ]);
   });

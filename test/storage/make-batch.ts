@@ -13,6 +13,9 @@ export interface MakeBatchOptions {
   /** The base offset written into the header; the log overwrites it. */
   readonly baseOffset?: number;
   readonly producerId?: number;
+  readonly producerEpoch?: number;
+  readonly baseSequence?: number;
+  readonly isTransactional?: boolean;
 }
 
 function zigzag(n: number): number {
@@ -74,13 +77,13 @@ export function makeBatch(values: ReadonlyArray<string | Buffer>, options: MakeB
   header.writeInt32BE(total - 12, 8);
   header.writeInt32BE(0, 12); // partition leader epoch
   header.writeInt8(2, 16); // magic
-  header.writeInt16BE(0, 21); // attributes: no compression, CreateTime
+  header.writeInt16BE(options.isTransactional === true ? 0x10 : 0, 21); // attributes: no compression, CreateTime
   header.writeInt32BE(values.length - 1, 23);
   writeInt64(header, 27, baseTimestamp);
   writeInt64(header, 35, baseTimestamp + Math.max(...deltas.slice(0, values.length), 0));
   writeInt64(header, 43, options.producerId ?? -1);
-  header.writeInt16BE(-1, 51);
-  header.writeInt32BE(-1, 53);
+  header.writeInt16BE(options.producerEpoch ?? -1, 51);
+  header.writeInt32BE(options.baseSequence ?? -1, 53);
   header.writeInt32BE(values.length, 57);
   const batch = Buffer.concat([header, ...records]);
   batch.writeUInt32BE(crc32c(batch.subarray(21)) >>> 0, 17);

@@ -6,7 +6,8 @@ import { validateCompressedRecords } from '../../protocol/records/validate-compr
 import { setLogAppendTime } from '../../protocol/records/set-log-append-time.js';
 import { isLegacyMessageSet } from '../../protocol/records/legacy-message-set.js';
 import { upConvertLegacyMessageSet } from '../../protocol/records/legacy-up-convert.js';
-import type { PartitionLog, TopicMetadata } from '../../storage/types.js';
+import { ProducerStateError, type PartitionLog, type TopicMetadata } from '../../storage/types.js';
+import { producerBatchOf } from '../../storage/producer-state/producer-batch.js';
 import { PartitionWaiters } from '../partition-waiters.js';
 import type { RequestContext } from '../request-context.js';
 
@@ -24,7 +25,7 @@ function failure(index: number, errorCode: number, errorMessage: string | null =
 }
 
 /** The request's records as the one magic-2 batch to store, or the error to answer with. */
-type Prepared = { ok: true; bytes: Buffer } | { ok: false; errorCode: number; message: string | null };
+type Prepared = { ok: true; bytes: Buffer; isTransactional: boolean } | { ok: false; errorCode: number; message: string | null };
 
 /**
  * Kafka 3.x's rules by request version: v3+ carries exactly one magic-2 batch (a legacy message set
@@ -38,20 +39,18 @@ async function prepareRecords(apiVersion: number, records: Buffer, maxBatchBytes
       return { ok: false, errorCode: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${apiVersion} are only allowed to contain record batches with magic version 2` };
     }
     const converted = await upConvertLegacyMessageSet(records, limits);
-    return converted.ok ? { ok: true, bytes: converted.batch } : converted;
+    return converted.ok ? { ok: true, bytes: converted.batch, isTransactional: false } : converted;
   }
   const v = validateProducedRecords(records, limits);
   if (!v.ok) return v;
   if (v.batches.length !== 1) return { ok: false, errorCode: ErrorCode.INVALID_RECORD, message: 'Produce requests must carry exactly one record batch per partition' };
   const batch = v.batches[0]!;
-  // Transactions arrive with the exactly-once issue; until then a transactional batch has no coordinator.
-  if (batch.isTransactional) return { ok: false, errorCode: ErrorCode.INVALID_TXN_STATE, message: 'Transactions are not supported yet' };
   const bytes = records.subarray(batch.start, batch.start + batch.length);
   if (batch.compression !== 0) {
     const problem = await validateCompressedRecords(bytes, DECOMPRESSED_BATCH_MAX_BYTES);
     if (problem !== undefined) return { ok: false, ...problem };
   }
-  return { ok: true, bytes };
+  return { ok: true, bytes, isTransactional: batch.isTransactional };
 }
 
 /** Validate one partition's records and append them; the result, and the log to flush on success. */
@@ -76,8 +75,21 @@ async function appendPartition(
     logAppendTime = broker.clock.now();
     setLogAppendTime(bytes, 0, bytes.length, logAppendTime);
   }
-  const appended = log.append(bytes);
-  broker.waiters.notify(PartitionWaiters.key(topic.name, index));
+  if (prepared.isTransactional) {
+    // KIP-890 part 1: a transactional batch is accepted only for a partition its ongoing transaction
+    // holds, so a late write from an ended (or never begun) transaction cannot slip into the log.
+    const producer = producerBatchOf(bytes);
+    const problem = broker.transactions.verifyPartition(producer.producerId, producer.producerEpoch, topic.name, index);
+    if (problem !== null) return fail(problem.errorCode, problem.message);
+  }
+  let appended;
+  try {
+    appended = log.append(bytes);
+  } catch (err) {
+    if (err instanceof ProducerStateError) return fail(err.errorCode, err.message);
+    throw err;
+  }
+  if (!appended.duplicate) broker.waiters.notify(PartitionWaiters.key(topic.name, index));
   return {
     log,
     result: {

@@ -1,8 +1,8 @@
 import { decodeRecordBatches, type DecodedBatch } from '../../protocol/records/record-batch-reader.js';
 import { buildRecordBatch } from '../../protocol/records/record-batch-builder.js';
 import type { CompressionCodec } from '../../protocol/records/compression.js';
-import { LOG_OVERHEAD, batchSizeAt } from '../batch-header.js';
-import { DEDUPE_ENTRY_OVERHEAD_BYTES, type CompactionSettings } from './types.js';
+import { BATCH_HEADER_BYTES, LOG_OVERHEAD, MAX_TIMESTAMP_AT, NO_TIMESTAMP, batchSizeAt, readInt64 } from '../batch-header.js';
+import { DEDUPE_ENTRY_OVERHEAD_BYTES, type CleaningReason, type CompactionSettings } from './types.js';
 
 /**
  * The engine-independent part of log compaction. A "unit" is what gets rewritten as a whole: a
@@ -23,6 +23,9 @@ export interface CleanPlan {
   /** Every record below this offset was deduplicated by this pass. */
   readonly cleanedUpTo: number;
   readonly recordsRemoved: number;
+  readonly reason: CleaningReason;
+  /** Max timestamp of the oldest cleanable batch below cleanedUpTo still holding a keyed tombstone; NO_TIMESTAMP when none. */
+  readonly oldestTombstoneTimestamp: number;
 }
 
 /** Decompressed bytes allowed per batch while cleaning. */
@@ -46,19 +49,43 @@ function splitBatches(bytes: Buffer): Buffer[] {
 }
 
 /**
+ * Whether a pass should clean, and why (Kafka's LogCleanerManager.grabFilthiestCompactedLog): the
+ * dirty ratio reaches min.cleanable.dirty.ratio; or some dirty data is older than
+ * max.compaction.lag.ms (KIP-354: the first batch timestamp of each dirty unit, timestamps <= 0
+ * ignored); or the caller knows tombstones are due to expire. Null when none applies.
+ */
+export function cleaningReason(units: readonly CleanableUnit[], firstDirty: number, settings: CompactionSettings): CleaningReason | null {
+  let totalBytes = 0;
+  let dirtyBytes = 0;
+  let earliestDirtyTimestamp = Number.POSITIVE_INFINITY;
+  for (const u of units) {
+    totalBytes += u.bytes.length;
+    if (u.endOffset <= firstDirty) continue;
+    dirtyBytes += u.bytes.length;
+    if (u.bytes.length >= BATCH_HEADER_BYTES) {
+      const first = readInt64(u.bytes, MAX_TIMESTAMP_AT);
+      if (first > 0 && first < earliestDirtyTimestamp) earliestDirtyTimestamp = first;
+    }
+  }
+  if (totalBytes === 0) return null;
+  if (dirtyBytes > 0 && dirtyBytes / totalBytes >= settings.minCleanableDirtyRatio) return 'dirty-ratio';
+  const maxLag = settings.maxCompactionLagMs;
+  if (dirtyBytes > 0 && maxLag !== undefined && earliestDirtyTimestamp < settings.now - Math.max(maxLag, 0)) return 'max-compaction-lag';
+  if (settings.expireTombstones === true) return 'tombstones';
+  return null;
+}
+
+/**
  * Decide whether to clean and compute the rewritten units. `firstDirty` is where the last pass
  * stopped: records below it were already deduplicated among themselves, so the offset map covers
- * [firstDirty, cleanedUpTo) only, as in Kafka. Null when there is nothing to do.
+ * [firstDirty, cleanedUpTo) only, as in Kafka. Null when there is nothing to do. A pass run only for
+ * tombstones may have nothing dirty: it then rewrites the clean part alone and cleanedUpTo stays at
+ * firstDirty (never lower, since recovery trusts the cleaner checkpoint).
  */
 export async function planCleaning(units: readonly CleanableUnit[], firstDirty: number, settings: CompactionSettings): Promise<CleanPlan | null> {
   if (units.length === 0) return null;
-  let totalBytes = 0;
-  let dirtyBytes = 0;
-  for (const u of units) {
-    totalBytes += u.bytes.length;
-    if (u.endOffset > firstDirty) dirtyBytes += u.bytes.length;
-  }
-  if (totalBytes === 0 || dirtyBytes === 0 || dirtyBytes / totalBytes < settings.minCleanableDirtyRatio) return null;
+  const reason = cleaningReason(units, firstDirty, settings);
+  if (reason === null) return null;
 
   const decoded: DecodedBatch[][] = [];
   const raw: Buffer[][] = [];
@@ -90,11 +117,13 @@ export async function planCleaning(units: readonly CleanableUnit[], firstDirty: 
       }
     }
   }
-  if (cleanedUpTo <= firstDirty) return null;
+  if (reason === 'tombstones') cleanedUpTo = Math.max(cleanedUpTo, firstDirty);
+  else if (cleanedUpTo <= firstDirty) return null;
 
   const tombstoneCutoff = settings.now - settings.deleteRetentionMs;
   const rewrites = new Map<number, Buffer>();
   let recordsRemoved = 0;
+  let oldestTombstoneTimestamp = Number.POSITIVE_INFINITY;
   for (let i = 0; i < units.length; i++) {
     const unit = units[i] as CleanableUnit;
     if (unit.baseOffset >= cleanedUpTo) break;
@@ -115,7 +144,10 @@ export async function planCleaning(units: readonly CleanableUnit[], firstDirty: 
         if (newest !== undefined && newest > r.offset) return false;
         // The newest record of its key (or in the clean part, already the only one): a tombstone
         // goes once delete.retention.ms has passed since its batch's max timestamp.
-        if (r.value === null && batch.header.maxTimestamp < tombstoneCutoff) return false;
+        if (r.value === null) {
+          if (batch.header.maxTimestamp < tombstoneCutoff) return false;
+          oldestTombstoneTimestamp = Math.min(oldestTombstoneTimestamp, batch.header.maxTimestamp);
+        }
         return true;
       });
       recordsRemoved += batch.records.length - kept.length;
@@ -142,5 +174,11 @@ export async function planCleaning(units: readonly CleanableUnit[], firstDirty: 
     }
     if (changed) rewrites.set(i, Buffer.concat(out));
   }
-  return { rewrites, cleanedUpTo, recordsRemoved };
+  return {
+    rewrites,
+    cleanedUpTo,
+    recordsRemoved,
+    reason,
+    oldestTombstoneTimestamp: Number.isFinite(oldestTombstoneTimestamp) ? oldestTombstoneTimestamp : NO_TIMESTAMP,
+  };
 }

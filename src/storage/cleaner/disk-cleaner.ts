@@ -108,5 +108,14 @@ export async function compactDiskLog(host: DiskCleanerHost, settings: Compaction
     segmentsRewritten++;
   }
   await host.syncDir();
-  return { cleaned: true, cleanedUpTo: plan.cleanedUpTo, segmentsRewritten, recordsRemoved: plan.recordsRemoved, bytesBefore, bytesAfter };
+  return {
+    cleaned: true,
+    cleanedUpTo: plan.cleanedUpTo,
+    segmentsRewritten,
+    recordsRemoved: plan.recordsRemoved,
+    bytesBefore,
+    bytesAfter,
+    reason: plan.reason,
+    oldestTombstoneTimestamp: plan.oldestTombstoneTimestamp,
+  };
 }

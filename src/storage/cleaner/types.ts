@@ -10,7 +10,20 @@ export interface CompactionSettings {
   readonly deleteRetentionMs: number;
   /** log.cleaner.dedupe.buffer.size: bound of the key -> latest offset map, in bytes (see DEDUPE_ENTRY_OVERHEAD_BYTES). */
   readonly dedupeBufferBytes: number;
+  /**
+   * max.compaction.lag.ms (KIP-354): clean even below minCleanableDirtyRatio when the first batch of a
+   * dirty cleanable unit has a max timestamp older than now - this. Absent: no such bound.
+   */
+  readonly maxCompactionLagMs?: number;
+  /**
+   * Clean even below the ratio and with nothing dirty, so that tombstones past delete.retention.ms go
+   * without new writes. The scheduler sets it when a previous pass reported a tombstone now due.
+   */
+  readonly expireTombstones?: boolean;
 }
+
+/** Why a pass cleaned: the dirty ratio, max.compaction.lag.ms, or tombstones due to expire. */
+export type CleaningReason = 'dirty-ratio' | 'max-compaction-lag' | 'tombstones';
 
 export interface CompactionResult {
   /** False when nothing was cleanable or the dirty ratio was below the threshold. */
@@ -21,6 +34,14 @@ export interface CompactionResult {
   readonly recordsRemoved: number;
   readonly bytesBefore: number;
   readonly bytesAfter: number;
+  /** Set when the pass cleaned. */
+  readonly reason?: CleaningReason;
+  /**
+   * Set when the pass cleaned: the max timestamp of the oldest cleanable batch below cleanedUpTo that
+   * still holds a tombstone, or NO_TIMESTAMP (-1) when none does. Once it is older than
+   * now - delete.retention.ms a pass with expireTombstones will remove something.
+   */
+  readonly oldestTombstoneTimestamp?: number;
 }
 
 /** Kafka's default log.cleaner.dedupe.buffer.size (128 MiB). */

@@ -10,11 +10,13 @@ import {
   LOG_START_CHECKPOINT_FILE,
   RECOVERY_POINT_CHECKPOINT_FILE,
   TOPICS_FILE,
+  PRODUCER_IDS_FILE,
   parsePartitionDirName,
   partitionDir,
 } from './log-dir-layout.js';
 import { DiskPartitionLog, type PartitionLogHooks } from './partition-log.js';
 import { readPartitionTopicId, writePartitionMetadata } from './partition-metadata-file.js';
+import { loadProducerState } from './producer-state-store.js';
 import { loadPartition } from './recovery.js';
 import { readTopicsFile, writeTopicsFile } from './topics-file.js';
 
@@ -200,6 +202,19 @@ export class DiskLogManager implements LogManager {
     return this.topics.partition(topic, partition);
   }
 
+  /** `fjord-producer-ids`: the first producer id not yet handed out, as decimal text. */
+  allocateProducerIds(count: number): number {
+    const path = join(this.logDir, PRODUCER_IDS_FILE);
+    let next = 0;
+    if (this.fs.exists(path)) {
+      const parsed = Number(this.fs.readFile(path).toString('utf8').trim());
+      if (!Number.isSafeInteger(parsed) || parsed < 0) throw new Error(`${path} is damaged`);
+      next = parsed;
+    }
+    this.fs.writeFileAtomic(path, Buffer.from(`${next + count}\n`));
+    return next;
+  }
+
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
@@ -229,7 +244,9 @@ export class DiskLogManager implements LogManager {
     }
     const config = resolveLogConfig(this.options, meta.configs);
     const loaded = loadPartition({ fs: this.fs, dir, nowMs: this.clock.now(), config, hadCleanShutdown, recoveryPoint, logStartOffset });
+    const { producers } = loadProducerState(this.fs, dir, `${meta.name}-${partition}`, loaded.segments, loaded.logStartOffset, loaded.logEndOffset);
     const log = new DiskPartitionLog({
+      producers,
       topic: meta.name,
       partition,
       dir,

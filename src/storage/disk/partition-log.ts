@@ -15,6 +15,12 @@ import {
 import { segmentIndexFor, type LoadedPartition } from './recovery.js';
 import { LogSegment } from './segment.js';
 import { compactDiskLog } from '../cleaner/disk-cleaner.js';
+import { buildMarkerBatch } from '../../protocol/records/control-batch.js';
+import { ProducerStateError, type AbortedTransaction, type ProducerStateManager } from '../producer-state/producer-state.js';
+import { producerBatchOf } from '../producer-state/producer-batch.js';
+import type { TransactionMarker } from '../types.js';
+import { writeSnapshot } from './producer-state-store.js';
+import { readTxnIndex, txnIndexPath, writeTxnIndex } from './txn-index-file.js';
 import type { CompactionResult, CompactionSettings } from '../cleaner/types.js';
 
 /** What a partition log tells its manager. */
@@ -35,6 +41,7 @@ export interface DiskPartitionLogParams {
   readonly clock: Clock;
   readonly config: LogConfig;
   readonly loaded: LoadedPartition;
+  readonly producers: ProducerStateManager;
   readonly hooks: PartitionLogHooks;
 }
 
@@ -94,6 +101,10 @@ export class DiskPartitionLog implements PartitionLog {
   private writeTimer: TimerHandle | null = null;
   private writtenWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   private closing = false;
+  private readonly producers: ProducerStateManager;
+  /** Producer-state changes since start-up, and how many the last snapshot had seen. */
+  private producerChanges = 0;
+  private snapshottedChanges = -1;
 
   constructor(params: DiskPartitionLogParams) {
     this.topic = params.topic;
@@ -108,6 +119,7 @@ export class DiskPartitionLog implements PartitionLog {
     this.logEnd = params.loaded.logEndOffset;
     this.recoveryPointOffset = params.loaded.recoveryPoint;
     for (const s of this.segments) if (s.isDirty()) this.dirtySegments.add(s);
+    this.producers = params.producers;
     this.armFlushTimer();
   }
 
@@ -130,6 +142,52 @@ export class DiskPartitionLog implements PartitionLog {
   append(batch: Buffer): AppendResult {
     this.assertOpen();
     const header = checkAppendable(batch);
+    const producer = producerBatchOf(batch);
+    const verdict = this.producers.check(producer);
+    if (verdict.kind === 'duplicate') return { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset, logEndOffset: this.logEnd, duplicate: true };
+    if (verdict.kind === 'error') throw new ProducerStateError(verdict.errorCode, verdict.message);
+    const result = this.store(batch, header);
+    if (producer.producerId >= 0) {
+      this.producers.onAppend(producer, result.baseOffset);
+      this.producerChanges++;
+    }
+    return result;
+  }
+
+  appendMarker(marker: TransactionMarker): AppendResult {
+    this.assertOpen();
+    const verdict = this.producers.checkMarker(marker.producerId, marker.producerEpoch);
+    if (verdict.kind === 'error') throw new ProducerStateError(verdict.errorCode, verdict.message);
+    const timestamp = this.clock.now();
+    const batch = buildMarkerBatch({ ...marker, timestamp });
+    const result = this.store(batch, checkAppendable(batch));
+    const aborted = this.producers.onMarker(marker.producerId, marker.producerEpoch, marker.commit, marker.coordinatorEpoch, result.baseOffset, timestamp, this.logEnd);
+    this.producerChanges++;
+    // The marker is only queued until this turn ends, so an index entry synced now is durable before it.
+    if (aborted !== null) this.indexAborted(this.active().baseOffset, [aborted]);
+    return result;
+  }
+
+  lastStableOffset(): number {
+    return this.producers.lastStableOffset(this.logEnd);
+  }
+
+  abortedTransactions(from: number, upTo: number): AbortedTransaction[] {
+    return this.producers.abortedTransactions(from, upTo);
+  }
+
+  producerState(): ProducerStateManager {
+    return this.producers;
+  }
+
+  /** Add entries to a segment's .txnindex (rewritten whole and synced: markers are rare). */
+  private indexAborted(segmentBase: number, entries: readonly AbortedTransaction[]): void {
+    const path = txnIndexPath(this.dir, segmentBase);
+    const existing = readTxnIndex(this.fs, path).filter((e) => !entries.some((n) => n.lastOffset === e.lastOffset));
+    writeTxnIndex(this.fs, path, [...existing, ...entries].sort((a, b) => a.lastOffset - b.lastOffset));
+  }
+
+  private store(batch: Buffer, header: BatchInfo): AppendResult {
     const baseOffset = this.logEnd;
     const lastOffset = baseOffset + (header.lastOffset - header.baseOffset);
     const info: BatchInfo = { ...header, baseOffset, lastOffset };
@@ -148,18 +206,28 @@ export class DiskPartitionLog implements PartitionLog {
     return { baseOffset, lastOffset, logEndOffset: this.logEnd };
   }
 
-  read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset = Number.MAX_SAFE_INTEGER): ReadResult {
     this.assertOpen();
     if (offset < this.logStart || offset > this.logEnd) throw new OffsetOutOfRangeError(offset, this.logStart, this.logEnd);
-    if (offset === this.logEnd) return EMPTY_READ;
+    if (offset === this.logEnd || offset >= maxOffset) return EMPTY_READ;
     const chunks: Buffer[] = [];
     let bytes = 0;
     let i = segmentIndexFor(this.segments, offset);
     let position = (this.segments[i] as LogSegment).locate(offset);
+    // read_committed: stop at the batch holding maxOffset (the LSO, always a batch's first offset).
+    let stopSegment = this.segments.length;
+    let stopPosition = 0;
+    if (maxOffset < this.logEnd) {
+      stopSegment = segmentIndexFor(this.segments, maxOffset);
+      stopPosition = (this.segments[stopSegment] as LogSegment).locate(maxOffset) ?? (this.segments[stopSegment] as LogSegment).size;
+    }
     // Continue into the next segment only when this one was read to its end within the budget.
-    for (; i < this.segments.length; i++, position = 0) {
+    for (; i < this.segments.length && i <= stopSegment; i++, position = 0) {
       if (position === null) continue;
-      const r = (this.segments[i] as LogSegment).readFrom(position, maxBytes - bytes, minOneBatch && chunks.length === 0);
+      const segment = this.segments[i] as LogSegment;
+      const end = i === stopSegment ? stopPosition : undefined;
+      if (end !== undefined && position >= end) break;
+      const r = segment.readFrom(position, maxBytes - bytes, minOneBatch && chunks.length === 0, end);
       if (r.chunk !== null) {
         chunks.push(r.chunk);
         bytes += r.chunk.length;
@@ -268,6 +336,7 @@ export class DiskPartitionLog implements PartitionLog {
       old.delete();
       this.dirDirty = true;
     }
+    this.producers.onLogStartAdvanced(this.logStart);
     this.hooks.onLogStartAdvanced(this);
   }
 
@@ -301,6 +370,7 @@ export class DiskPartitionLog implements PartitionLog {
     if (deletedSegments > 0) {
       const first = this.segments[0] as LogSegment;
       if (first.baseOffset > this.logStart) this.logStart = first.baseOffset;
+      this.producers.onLogStartAdvanced(this.logStart);
       this.hooks.onLogStartAdvanced(this);
     }
     return { deletedSegments, deletedBytes, logStartOffset: this.logStart };
@@ -321,6 +391,11 @@ export class DiskPartitionLog implements PartitionLog {
         replaceSegment: (old, cleaned) => {
           const at = this.segments.indexOf(old);
           if (at >= 0) this.segments[at] = cleaned;
+          // The swap deleted the old segment's .txnindex with its files; its aborted transactions stay.
+          const next = this.segments[at + 1];
+          const upTo = next === undefined ? this.logEnd : next.baseOffset;
+          const aborted = this.producers.allAborted().filter((a) => a.lastOffset >= cleaned.baseOffset && a.lastOffset < upTo);
+          if (aborted.length > 0) this.indexAborted(cleaned.baseOffset, aborted);
           this.dirtySegments.delete(old);
           this.dirtySegments.add(cleaned);
           this.dirDirty = true;
@@ -350,6 +425,7 @@ export class DiskPartitionLog implements PartitionLog {
     this.cancelWriteTimer();
     const active = this.active();
     try {
+      this.snapshotProducers();
       active.finalizeTimeIndex();
       if (active.isDirty()) this.dirtySegments.add(active);
       await this.flush();
@@ -386,6 +462,17 @@ export class DiskPartitionLog implements PartitionLog {
     // crash recovery only has to read the active segment.
     this.backgroundFlush();
     return segment;
+  }
+
+  /**
+   * Kafka snapshots producer state when a segment rolls and at shutdown, so that a restart replays
+   * at most the active segment; skipped when nothing changed since the last snapshot.
+   */
+  private snapshotProducers(): void {
+    if (this.producerChanges === this.snapshottedChanges) return;
+    writeSnapshot(this.fs, this.dir, this.logEnd, this.producers);
+    this.snapshottedChanges = this.producerChanges;
+    this.dirDirty = true;
   }
 
   private startSync(): Promise<void> {

@@ -2,7 +2,7 @@ import type { FileHandle, FileSystem } from '../../io/file-system.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD, NO_TIMESTAMP, batchSizeAt, type BatchInfo } from '../batch-header.js';
 import type { TimestampLookup } from '../types.js';
 import { BatchScanner, LOCATE_READ_BYTES, type ByteSource } from './batch-scanner.js';
-import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentFilePath } from './log-dir-layout.js';
+import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, segmentFilePath } from './log-dir-layout.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import type { LogConfig } from '../log-config.js';
@@ -299,8 +299,8 @@ export class LogSegment implements ByteSource {
    * Whole batches from `position` within `budget` bytes, with one read. When none fits and
    * `mustIncludeOne`, the first batch alone (KIP-74: a consumer must always make progress).
    */
-  readFrom(position: number, budget: number, mustIncludeOne: boolean): SegmentRead {
-    const end = this.sizeBytes;
+  readFrom(position: number, budget: number, mustIncludeOne: boolean, endPosition = this.sizeBytes): SegmentRead {
+    const end = Math.min(endPosition, this.sizeBytes);
     if (position >= end) return { chunk: null, reachedEnd: true };
     const want = Math.min(Math.max(budget, 0), end - position);
     if (want >= BATCH_HEADER_BYTES) {
@@ -414,7 +414,7 @@ export class LogSegment implements ByteSource {
     const wasOpen = this.state === 'open';
     this.discardPending();
     this.state = 'deleted';
-    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]) {
+    for (const suffix of [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX]) {
       const path = segmentFilePath(this.dir, this.baseOffset, suffix);
       if (this.fs.exists(path)) this.fs.unlink(path);
     }

@@ -5,6 +5,8 @@ import { DEFAULT_MEMORY_PARTITION_MAX_BYTES, MemoryPartitionLog } from './memory
 export interface MemoryLogManagerOptions {
   /** Per-partition byte bound; the oldest batches are dropped beyond it. */
   readonly maxPartitionBytes?: number;
+  /** Clock for transaction marker timestamps; Date.now by default. */
+  readonly now?: () => number;
 }
 
 /**
@@ -15,9 +17,11 @@ export class MemoryLogManager implements LogManager {
   private readonly topics = new TopicRegistry<MemoryPartitionLog>();
   private isOpen = false;
   private readonly maxPartitionBytes: number;
+  private readonly now: () => number;
 
   constructor(options: MemoryLogManagerOptions = {}) {
     this.maxPartitionBytes = options.maxPartitionBytes ?? DEFAULT_MEMORY_PARTITION_MAX_BYTES;
+    this.now = options.now ?? Date.now;
   }
 
   async open(): Promise<void> {
@@ -64,7 +68,15 @@ export class MemoryLogManager implements LogManager {
   }
 
   private newLog(meta: TopicMetadata, partition: number): MemoryPartitionLog {
-    return new MemoryPartitionLog(meta.name, partition, this.maxPartitionBytes);
+    return new MemoryPartitionLog(meta.name, partition, this.maxPartitionBytes, this.now);
+  }
+
+  private nextProducerId = 0;
+
+  allocateProducerIds(count: number): number {
+    const first = this.nextProducerId;
+    this.nextProducerId += count;
+    return first;
   }
 
   async close(): Promise<void> {

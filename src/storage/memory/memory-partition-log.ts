@@ -9,6 +9,10 @@ import {
   type TimestampLookup,
 } from '../types.js';
 import { planCleaning, type CleanableUnit } from '../cleaner/compactor.js';
+import { buildMarkerBatch } from '../../protocol/records/control-batch.js';
+import { ProducerStateError, ProducerStateManager, type AbortedTransaction } from '../producer-state/producer-state.js';
+import { producerBatchOf } from '../producer-state/producer-batch.js';
+import type { TransactionMarker } from '../types.js';
 import type { CompactionResult, CompactionSettings } from '../cleaner/types.js';
 
 /**
@@ -52,11 +56,17 @@ export class MemoryPartitionLog implements PartitionLog {
   /** Offsets below this were deduplicated by the last compaction pass. */
   private cleanedUpTo = 0;
 
+  private readonly producers: ProducerStateManager;
+
   constructor(
     readonly topic: string,
     readonly partition: number,
     private readonly maxBytes: number = DEFAULT_MEMORY_PARTITION_MAX_BYTES,
-  ) {}
+    /** Marker timestamps. */
+    private readonly now: () => number = Date.now,
+  ) {
+    this.producers = new ProducerStateManager(`${topic}-${partition}`);
+  }
 
   logStartOffset(): number {
     return this.logStart;
@@ -68,8 +78,39 @@ export class MemoryPartitionLog implements PartitionLog {
 
   append(batch: Buffer): AppendResult {
     const header = checkAppendable(batch);
+    const producer = producerBatchOf(batch);
+    const verdict = this.producers.check(producer);
+    if (verdict.kind === 'duplicate') return { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset, logEndOffset: this.logEnd, duplicate: true };
+    if (verdict.kind === 'error') throw new ProducerStateError(verdict.errorCode, verdict.message);
+    const result = this.store(batch, header.lastOffset - header.baseOffset, header.maxTimestamp);
+    this.producers.onAppend(producer, result.baseOffset);
+    return result;
+  }
+
+  appendMarker(marker: TransactionMarker): AppendResult {
+    const verdict = this.producers.checkMarker(marker.producerId, marker.producerEpoch);
+    if (verdict.kind === 'error') throw new ProducerStateError(verdict.errorCode, verdict.message);
+    const timestamp = this.now();
+    const result = this.store(buildMarkerBatch({ ...marker, timestamp }), 0, timestamp);
+    this.producers.onMarker(marker.producerId, marker.producerEpoch, marker.commit, marker.coordinatorEpoch, result.baseOffset, timestamp, this.logEnd);
+    return result;
+  }
+
+  lastStableOffset(): number {
+    return this.producers.lastStableOffset(this.logEnd);
+  }
+
+  abortedTransactions(from: number, upTo: number): AbortedTransaction[] {
+    return this.producers.abortedTransactions(from, upTo);
+  }
+
+  producerState(): ProducerStateManager {
+    return this.producers;
+  }
+
+  private store(batch: Buffer, lastOffsetDelta: number, maxTimestamp: number): AppendResult {
     const baseOffset = this.logEnd;
-    const lastOffset = baseOffset + (header.lastOffset - header.baseOffset);
+    const lastOffset = baseOffset + lastOffsetDelta;
     writeInt64(batch, 0, baseOffset);
     // The caller's buffer is usually a view of a socket read holding this request and its neighbours
     // (the broker never reuses one); keeping it saves a copy and an allocation per batch, which were
@@ -87,7 +128,7 @@ export class MemoryPartitionLog implements PartitionLog {
         this.lastBacking = backing;
       }
     }
-    this.batches.push({ baseOffset, lastOffset, maxTimestamp: header.maxTimestamp, bytes, retained });
+    this.batches.push({ baseOffset, lastOffset, maxTimestamp, bytes, retained });
     this.totalBytes += batch.length;
     this.retainedBytes += retained;
     this.logEnd = lastOffset + 1;
@@ -95,13 +136,15 @@ export class MemoryPartitionLog implements PartitionLog {
     return { baseOffset, lastOffset, logEndOffset: this.logEnd };
   }
 
-  read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset = Number.MAX_SAFE_INTEGER): ReadResult {
     if (offset < this.logStart || offset > this.logEnd) throw new OffsetOutOfRangeError(offset, this.logStart, this.logEnd);
-    if (offset === this.logEnd) return EMPTY_READ;
+    if (offset === this.logEnd || offset >= maxOffset) return EMPTY_READ;
     const chunks: Buffer[] = [];
     let bytes = 0;
     for (let i = this.indexOf(offset); i < this.batches.length; i++) {
-      const b = (this.batches[i] as StoredBatch).bytes;
+      const stored = this.batches[i] as StoredBatch;
+      if (stored.baseOffset >= maxOffset) break;
+      const b = stored.bytes;
       const forced = minOneBatch && chunks.length === 0;
       if (bytes + b.length > maxBytes && !forced) break;
       chunks.push(b);
@@ -217,7 +260,7 @@ export class MemoryPartitionLog implements PartitionLog {
     this.batches = next;
     this.head = 0;
     this.cleanedUpTo = Math.max(this.cleanedUpTo, plan.cleanedUpTo);
-    return { cleaned: true, cleanedUpTo: plan.cleanedUpTo, segmentsRewritten, recordsRemoved: plan.recordsRemoved, bytesBefore, bytesAfter };
+    return { cleaned: true, cleanedUpTo: plan.cleanedUpTo, segmentsRewritten, recordsRemoved: plan.recordsRemoved, bytesBefore, bytesAfter, reason: plan.reason, oldestTombstoneTimestamp: plan.oldestTombstoneTimestamp };
   }
 
   /** Index of the batch containing `offset` (largest base offset <= it), among live batches. */
@@ -256,6 +299,7 @@ export class MemoryPartitionLog implements PartitionLog {
 
   /** Release dropped slots once they are half the array, keeping removal amortised O(1). */
   private releaseDroppedSlots(): void {
+    this.producers.onLogStartAdvanced(this.logStart);
     if (this.head > 0 && this.head * 2 >= this.batches.length) {
       this.batches = this.batches.slice(this.head);
       this.head = 0;

@@ -2,7 +2,8 @@
 export { startBroker, type StartBrokerOptions, type RunningBroker } from './io/start-broker.js';
 export { BrokerConfig, ConfigError } from './broker/broker-config.js';
 export { ErrorCode, errorInfo, KAFKA_ERRORS } from './protocol/errors.js';
-export { createProducer, type Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata } from './client/producer/index.js';
+export { createProducer, type Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata, type TransactionOffset, type TransactionState } from './client/producer/index.js';
+export { runTransactionalCopy, type TransactionalCopyOptions, type TransactionalCopyResult, type TransformResult } from './client/transactional-copy.js';
 export {
   createConsumer,
   CommitFailedError,

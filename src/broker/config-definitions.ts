@@ -68,6 +68,8 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   { name: 'offset.metadata.max.bytes', type: 'int', defaultValue: '4096', min: 0 },
   { name: 'transaction.state.log.num.partitions', type: 'int', defaultValue: '50', min: 1 },
   { name: 'transaction.max.timeout.ms', type: 'int', defaultValue: '900000', min: 1 },
+  { name: 'transactional.id.expiration.ms', type: 'int', defaultValue: '604800000', min: 1 },
+  { name: 'transaction.state.log.replication.factor', type: 'int', defaultValue: '1', min: 1, max: 1 },
   { name: 'unclean.leader.election.enable', type: 'boolean', defaultValue: 'false', dynamic: true },
   { name: 'cluster.id', type: 'string', defaultValue: null },
 ];

@@ -1,7 +1,12 @@
-import { GroupCoordinator, type Effects, type RequestMeta } from '../coordinator/group/group-coordinator.js';
+import { GroupCoordinator, type Effects, type RequestMeta, type TxnOffsetAppend } from '../coordinator/group/group-coordinator.js';
 import { offsetsPartitionFor, type OffsetsTopicRecord } from '../coordinator/group/offsets-topic-records.js';
 import { buildRecordBatch } from '../protocol/records/record-batch-builder.js';
 import { decodeRecordBatches } from '../protocol/records/record-batch-reader.js';
+import { ControlType } from '../protocol/records/control-batch.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../protocol/generated/txn-offset-commit.js';
+import type { Encodable } from '../protocol/encodable.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { ProducerStateError, type PartitionLog } from '../storage/types.js';
 import type { TimerHandle } from '../io/clock.js';
 import type { RequestContext } from './request-context.js';
 import { SerialQueue } from './serial-queue.js';
@@ -12,6 +17,10 @@ export const OFFSETS_TOPIC = '__consumer_offsets';
 const REPLAY_READ_BYTES = 4 * 1024 * 1024;
 /** Requests parked in JoinGroup/SyncGroup at once; beyond it joins fail with COORDINATOR_NOT_AVAILABLE. */
 export const PARKED_GROUP_REQUESTS_MAX = 100_000;
+const INT32_MAX = 2147483647;
+
+/** KIP-890 verification of a transactional write: null when the producer's ongoing transaction holds the partition. */
+export type TxnVerifier = () => { readonly errorCode: number; readonly message: string } | null;
 
 /**
  * Runs the pure GroupCoordinator inside the broker: persists the records it emits to
@@ -37,6 +46,7 @@ export class GroupRuntime {
         offsetsRetentionMs: c.getInt('offsets.retention.minutes') * 60_000,
         offsetMetadataMaxBytes: c.getInt('offset.metadata.max.bytes'),
         maxGroupSize: c.getInt('group.max.size'),
+        offsetsTopicPartitions: c.getInt('offsets.topic.num.partitions'),
       },
       () => broker.random.uuid(),
     );
@@ -52,7 +62,12 @@ export class GroupRuntime {
     this.broker.logs.createTopic(OFFSETS_TOPIC, this.broker.config.getInt('offsets.topic.num.partitions'), { 'cleanup.policy': 'compact' }, this.broker.random.uuid());
   }
 
-  /** Rebuild every group and committed offset from __consumer_offsets (start-up). */
+  /**
+   * Rebuild every group and committed offset from __consumer_offsets (start-up). Offsets in a
+   * transactional batch stay pending for their producer until a COMMIT or ABORT control batch of that
+   * producer follows in the same partition; a transaction still open at the end of the log stays
+   * pending until the transaction coordinator, after its own recovery, writes its marker.
+   */
   async load(): Promise<void> {
     const topic = this.broker.logs.getTopic(OFFSETS_TOPIC);
     if (topic === undefined) return;
@@ -65,8 +80,18 @@ export class GroupRuntime {
         if (read.chunks.length === 0) break;
         for (const chunk of read.chunks) {
           for (const batch of await decodeRecordBatches(chunk, { verifyCrc: true, maxDecompressedBytes: 64 * 1024 * 1024 })) {
-            for (const r of batch.records) {
-              if (r.key !== null && r.offset >= offset) this.coordinator.replay(r.key, r.value, now);
+            const producerId = batch.header.producerId;
+            if (batch.isControl) {
+              // Kafka's EndTransactionMarker: key (int16 version, int16 type), 0 ABORT, 1 COMMIT.
+              const key = batch.records[0]?.key;
+              const type = key !== undefined && key !== null && key.length >= 4 ? key.readInt16BE(2) : null;
+              if (batch.header.baseOffset >= offset && (type === ControlType.COMMIT || type === ControlType.ABORT)) {
+                this.coordinator.completeTransaction(p, producerId, type === ControlType.COMMIT);
+              }
+            } else {
+              for (const r of batch.records) {
+                if (r.key !== null && r.offset >= offset) this.coordinator.replay(r.key, r.value, now, batch.isTransactional ? producerId : null);
+              }
             }
             offset = Math.max(offset, batch.header.baseOffset + batch.header.lastOffsetDelta + 1);
           }
@@ -97,6 +122,77 @@ export class GroupRuntime {
     return (await own) as R;
   }
 
+  /**
+   * TxnOffsetCommit: the coordinator validates and holds the offsets as pending; their records are
+   * appended as one transactional batch of the request's producer, fsynced, and only then answered.
+   * `verify` (KIP-890) is asked again right before the append: this request may have waited behind
+   * other appends while its transaction ended, and a late batch must not open a new transaction.
+   * A refusal by the log's producer state (sequence, epoch) answers every partition with its code.
+   */
+  async txnOffsetCommit(req: TxnOffsetCommitRequest, ctx: RequestContext, verify: TxnVerifier): Promise<Encodable<TxnOffsetCommitResponse>> {
+    const { logs, clock } = this.broker;
+    const effects = this.coordinator.handleTxnOffsetCommit(req, this.meta(ctx, this.nextToken++), clock.now(), (topic, partition) => logs.partition(topic, partition) !== undefined);
+    const response = effects.response;
+    if (response === undefined) throw new Error('the group coordinator parked a TxnOffsetCommit, which it never does');
+    const pending = effects.txnAppend;
+    if (pending === undefined) return response;
+    this.schedule();
+    let errorCode: number;
+    try {
+      errorCode = await this.appends.run(() => this.appendTransactional(pending, effects.records, verify));
+    } catch (err) {
+      this.coordinator.txnOffsetsFailed(pending);
+      throw err;
+    }
+    if (errorCode === 0) return response;
+    this.coordinator.txnOffsetsFailed(pending);
+    this.schedule();
+    return {
+      throttleTimeMs: 0,
+      topics: (response.topics ?? []).map((t) => ({ name: t.name, partitions: (t.partitions ?? []).map((p) => ({ partitionIndex: p.partitionIndex, errorCode: p.errorCode === 0 ? errorCode : p.errorCode })) })),
+    };
+  }
+
+  /** Append one TxnOffsetCommit's records as a transactional batch; 0 or the error code to answer. */
+  private async appendTransactional(a: TxnOffsetAppend, records: readonly OffsetsTopicRecord[], verify: TxnVerifier): Promise<number> {
+    this.ensureOffsetsTopic();
+    const partition = offsetsPartitionFor(a.groupId, this.broker.config.getInt('offsets.topic.num.partitions'));
+    const log = this.broker.logs.partition(OFFSETS_TOPIC, partition);
+    // Kafka answers an offsets partition it cannot write to with COORDINATOR_NOT_AVAILABLE.
+    if (log === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const now = this.broker.clock.now();
+    const batch = await buildRecordBatch({
+      producerId: a.producerId,
+      producerEpoch: a.producerEpoch,
+      baseSequence: nextSequence(log, a.producerId, a.producerEpoch),
+      isTransactional: true,
+      records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
+    });
+    const problem = verify();
+    if (problem !== null) return problem.errorCode;
+    try {
+      const result = log.append(batch);
+      if (result.duplicate === true) throw new Error(`${OFFSETS_TOPIC}-${partition}: a new transactional offset batch was taken for a retry`);
+    } catch (err) {
+      if (err instanceof ProducerStateError) return err.errorCode;
+      throw err;
+    }
+    // Synchronously after the append: a marker written from here on follows these records.
+    this.coordinator.txnOffsetsAppended(a);
+    await log.flush();
+    return 0;
+  }
+
+  /**
+   * The transaction runtime appended a COMMIT or ABORT marker of `producerId` to __consumer_offsets
+   * partition `offsetsPartition`: the producer's pending offsets there become committed or are dropped.
+   */
+  onTransactionMarker(offsetsPartition: number, producerId: number, commit: boolean): void {
+    this.coordinator.completeTransaction(offsetsPartition, producerId, commit);
+    // Offsets that waited for the transaction may now expire.
+    this.schedule();
+  }
+
   private async apply(effects: Effects): Promise<void> {
     this.schedule();
     // Records are written in the order the coordinator emitted them, and before the replies go out:
@@ -116,6 +212,7 @@ export class GroupRuntime {
     const partitions = this.broker.config.getInt('offsets.topic.num.partitions');
     const byPartition = new Map<number, OffsetsTopicRecord[]>();
     for (const r of records) {
+      if (r.transactional !== undefined) throw new Error('transactional offset records are appended by txnOffsetCommit, one batch per request');
       const groupId = groupOf(r.key);
       const p = offsetsPartitionFor(groupId, partitions);
       const list = byPartition.get(p) ?? [];
@@ -152,6 +249,19 @@ export class GroupRuntime {
     this.closed = true;
     this.timer?.cancel();
   }
+}
+
+/**
+ * The sequence the next batch of (producerId, producerEpoch) must carry in `log`, from the log's own
+ * producer state (recovered with the log, so it holds across restarts): 0 for a producer or epoch the
+ * partition has not seen (or whose epoch a marker bumped), else one past its last batch's.
+ */
+function nextSequence(log: PartitionLog, producerId: number, producerEpoch: number): number {
+  const entry = log.producerState().entry(producerId);
+  if (entry === undefined || entry.epoch !== producerEpoch) return 0;
+  const last = entry.batches[entry.batches.length - 1];
+  if (last === undefined) return 0;
+  return last.lastSeq === INT32_MAX ? 0 : last.lastSeq + 1;
 }
 
 /** The group id inside a record key (both key layouts start with the group string after the version). */

@@ -20,7 +20,15 @@ import { handleCreateTopics } from './handlers/19-create-topics.js';
 import { handleDeleteTopics } from './handlers/20-delete-topics.js';
 import { handleDeleteRecords } from './handlers/21-delete-records.js';
 import { handleInitProducerId } from './handlers/22-init-producer-id.js';
+import { handleAddPartitionsToTxn } from './handlers/24-add-partitions-to-txn.js';
+import { handleAddOffsetsToTxn } from './handlers/25-add-offsets-to-txn.js';
+import { handleEndTxn } from './handlers/26-end-txn.js';
+import { handleWriteTxnMarkers } from './handlers/27-write-txn-markers.js';
+import { handleDescribeTransactions } from './handlers/65-describe-transactions.js';
+import { handleListTransactions } from './handlers/66-list-transactions.js';
+import { handleDescribeProducers } from './handlers/61-describe-producers.js';
 import { handleOffsetForLeaderEpoch } from './handlers/23-offset-for-leader-epoch.js';
+import { handleTxnOffsetCommit } from './handlers/28-txn-offset-commit.js';
 import { handleDescribeConfigs } from './handlers/32-describe-configs.js';
 import { handleAlterConfigs } from './handlers/33-alter-configs.js';
 import { handleDescribeLogDirs } from './handlers/35-describe-log-dirs.js';
@@ -62,6 +70,11 @@ const ROUTES: ReadonlyArray<{ apiKey: number; handle: Handler; minVersion?: numb
   { apiKey: 21, handle: handleDeleteRecords },
   { apiKey: 22, handle: handleInitProducerId },
   { apiKey: 23, handle: handleOffsetForLeaderEpoch },
+  { apiKey: 24, handle: handleAddPartitionsToTxn },
+  { apiKey: 25, handle: handleAddOffsetsToTxn },
+  { apiKey: 26, handle: handleEndTxn },
+  { apiKey: 27, handle: handleWriteTxnMarkers },
+  { apiKey: 28, handle: handleTxnOffsetCommit },
   { apiKey: 32, handle: handleDescribeConfigs },
   { apiKey: 33, handle: handleAlterConfigs },
   { apiKey: 35, handle: handleDescribeLogDirs },
@@ -70,6 +83,9 @@ const ROUTES: ReadonlyArray<{ apiKey: number; handle: Handler; minVersion?: numb
   { apiKey: 44, handle: handleIncrementalAlterConfigs },
   { apiKey: 47, handle: handleOffsetDelete },
   { apiKey: 60, handle: handleDescribeCluster },
+  { apiKey: 61, handle: handleDescribeProducers },
+  { apiKey: 65, handle: handleDescribeTransactions },
+  { apiKey: 66, handle: handleListTransactions },
 ];
 
 const DESCRIPTORS = new Map(API_DESCRIPTORS.map((d) => [d.apiKey, d]));

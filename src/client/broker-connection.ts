@@ -42,6 +42,11 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, { min: number; max: number }> 
   [37, { min: 0, max: 3 }], // CreatePartitions
   [44, { min: 0, max: 1 }], // IncrementalAlterConfigs
   [60, { min: 0, max: 1 }], // DescribeCluster
+  [22, { min: 0, max: 4 }], // InitProducerId (v3+ carries the current id/epoch, KIP-360)
+  [24, { min: 0, max: 3 }], // AddPartitionsToTxn (v4+ is the brokers' batched form)
+  [25, { min: 0, max: 3 }], // AddOffsetsToTxn
+  [26, { min: 0, max: 4 }], // EndTxn (v5 bumps the epoch at each end, KIP-890 part 2: not implemented here)
+  [28, { min: 0, max: 3 }], // TxnOffsetCommit
 ]);
 
 /** Responses awaited on one connection before `request` waits its turn (Kafka's max.in.flight). */

@@ -103,6 +103,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   await logs.open();
   const broker = new Broker({ config, logs, clock, random, log, clusterId, advertisedHost: host, advertisedPort: port });
   await broker.groups.load();
+  // After the groups: completing a transaction left half-done writes markers to __consumer_offsets too.
+  await broker.transactions.load();
   const server = new TcpServer(broker, {
     host,
     port,
@@ -135,6 +137,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         cleaner.stop();
         await server.close(SHUTDOWN_WAIT_MS);
         broker.groups.close();
+        broker.transactions.close();
         await logs.close();
       })();
       return closing;

@@ -10,7 +10,7 @@ import { defaultOffsetCommitRequest } from '../../src/protocol/generated/offset-
 import { defaultOffsetFetchRequest } from '../../src/protocol/generated/offset-fetch.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
-const CONFIG = { minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 300000, initialRebalanceDelayMs: 0, offsetsRetentionMs: 7 * 24 * 3600_000, offsetMetadataMaxBytes: 4096, maxGroupSize: 10 };
+const CONFIG = { minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 300000, initialRebalanceDelayMs: 0, offsetsRetentionMs: 7 * 24 * 3600_000, offsetMetadataMaxBytes: 4096, maxGroupSize: 10, offsetsTopicPartitions: 50 };
 
 function coordinator(config: Partial<typeof CONFIG> = {}): GroupCoordinator {
   let n = 0;

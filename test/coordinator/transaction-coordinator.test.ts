@@ -15,7 +15,8 @@ import { Reader } from '../../src/protocol/reader.js';
 import { decodeTransactionLogKey } from '../../src/protocol/generated/transaction-log-key.js';
 import { decodeTransactionLogValue } from '../../src/protocol/generated/transaction-log-value.js';
 import { defaultInitProducerIdRequest, type InitProducerIdRequest } from '../../src/protocol/generated/init-producer-id.js';
-import { defaultAddPartitionsToTxnRequest } from '../../src/protocol/generated/add-partitions-to-txn.js';
+import { defaultAddPartitionsToTxnRequest, type AddPartitionsToTxnResponse } from '../../src/protocol/generated/add-partitions-to-txn.js';
+import type { Encodable } from '../../src/protocol/encodable.js';
 import { defaultListTransactionsRequest } from '../../src/protocol/generated/list-transactions.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -63,7 +64,7 @@ function addOffsets(c: TransactionCoordinator, id: string, pid: number, epoch: n
 }
 
 /** Every partition error code of a v0-3 AddPartitionsToTxn response, in request order. */
-function codesV3(e: Effects<{ resultsByTopicV3AndBelow?: ReadonlyArray<{ resultsByPartition?: ReadonlyArray<{ partitionErrorCode?: number }> }> | undefined }>): number[] {
+function codesV3(e: Effects<Encodable<AddPartitionsToTxnResponse>>): number[] {
   return (e.response?.resultsByTopicV3AndBelow ?? []).flatMap((t) => (t.resultsByPartition ?? []).map((p) => p.partitionErrorCode ?? 0));
 }
 
@@ -531,7 +532,7 @@ test('replay: feeding every emitted record to a fresh coordinator rebuilds the s
   run(addBatch(c, [{ id: 'tv2', pid: 1003, epoch: 0, verifyOnly: false, topics: T1 }], 10));
   run(end(c, 'tv2', 1003, 0, true, 11, 5));
   run(init(c, 'expiring', 0));
-  run(c.tick(expiry)); // 'expiring' and 'committed' are tombstoned; 'ongoing' is aborted
+  run(c.tick(70_000)); // 'expiring' and 'committed' are tombstoned; 'ongoing' timed out and is aborted
   const ids = ['committed', 'preparing', 'ongoing', 'tv2', 'expiring'];
   assert.ok(log.some((r) => r.value === null), 'the log holds tombstones');
 
@@ -620,7 +621,7 @@ test('record layout: what we encode decodes with the generated codecs (v0 and fl
     assert.equal(vr.int16(), version);
     const v = decodeTransactionLogValue(vr, version);
     assert.ok(vr.ok);
-    assert.equal(vr.remaining, 0);
+    assert.equal(vr.remaining(), 0);
     assert.equal(v.producerId, 4242n);
     assert.equal(v.producerEpoch, 3);
     assert.equal(v.transactionTimeoutMs, 30_000);

@@ -27,6 +27,12 @@ export const LEGACY_FETCH_MAX_BYTES = 64 * 1024 * 1024;
 
 type PartitionData = Encodable<FetchResponsePartitionData>;
 
+/**
+ * What an errored partition carries: Kafka sends an empty record set, never a null one (size -1),
+ * which librdkafka 2.0.2 refuses to parse, so it would never see the error or apply auto.offset.reset.
+ */
+const EMPTY_RECORDS = Buffer.alloc(0);
+
 /** One partition to read: from the request, or from a session. */
 interface Target {
   readonly topicKey: string;
@@ -53,24 +59,30 @@ function readTarget(broker: Broker, t: Target, byId: boolean, budget: number, fi
   const log = topic === undefined ? undefined : broker.logs.partition(topic.name, t.partition);
   if (log === undefined) {
     const errorCode = byId && topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    return { target: t, bytes: 0, error: true, data: { partitionIndex: t.partition, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: null } };
+    return { target: t, bytes: 0, error: true, data: { partitionIndex: t.partition, errorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, records: EMPTY_RECORDS } };
   }
-  const hw = BigInt(log.logEndOffset());
+  const hw = log.logEndOffset();
+  const lso = log.lastStableOffset();
+  const fetchOffset = Number(t.fetchOffset);
   const common = {
     partitionIndex: t.partition,
-    highWatermark: hw,
-    lastStableOffset: hw,
+    highWatermark: BigInt(hw),
+    lastStableOffset: BigInt(lso),
     logStartOffset: BigInt(log.logStartOffset()),
-    // No transactions yet: nothing was aborted. read_uncommitted gets null, as from Kafka.
-    abortedTransactions: readCommitted ? [] : null,
+    // read_uncommitted gets null, as from Kafka; read_committed the aborted transactions in range.
+    abortedTransactions: null as Array<{ producerId: bigint; firstOffset: bigint }> | null,
     preferredReadReplica: -1,
   };
   try {
     // KIP-74: the first partition with data returns at least one whole batch even past max_bytes.
-    const read = log.read(Number(t.fetchOffset), Math.max(0, Math.min(t.maxBytes, budget)), first);
+    // read_committed reads stop at the last stable offset: nothing of an undecided transaction leaves.
+    const read = log.read(fetchOffset, Math.max(0, Math.min(t.maxBytes, budget)), first, readCommitted ? lso : undefined);
+    if (readCommitted) {
+      common.abortedTransactions = read.bytes === 0 ? [] : log.abortedTransactions(fetchOffset, lso).map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }));
+    }
     return { target: t, bytes: read.bytes, error: false, data: { ...common, errorCode: 0, records: joinChunks(read.chunks, read.bytes) } };
   } catch (err) {
-    if (err instanceof OffsetOutOfRangeError) return { target: t, bytes: 0, error: true, data: { ...common, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: null } };
+    if (err instanceof OffsetOutOfRangeError) return { target: t, bytes: 0, error: true, data: { ...common, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: EMPTY_RECORDS } };
     throw err;
   }
 }
@@ -118,7 +130,7 @@ async function downConvertOutcomes(broker: Broker, outcomes: readonly Outcome[],
     } catch (err) {
       // Stored batches were validated on produce, so this is damage: report it for this partition only.
       broker.log.error(`down-conversion of ${o.target.topicKey}-${o.target.partition} at ${o.target.fetchOffset} failed: ${String(err)}`);
-      converted.push({ ...o, bytes: 0, error: true, data: { ...o.data, errorCode: ErrorCode.CORRUPT_MESSAGE, records: null } });
+      converted.push({ ...o, bytes: 0, error: true, data: { ...o.data, errorCode: ErrorCode.CORRUPT_MESSAGE, records: EMPTY_RECORDS } });
     }
   }
   return converted;

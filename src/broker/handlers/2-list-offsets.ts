@@ -13,6 +13,8 @@ export const MAX_TIMESTAMP = -3n;
 export const EARLIEST_LOCAL_TIMESTAMP = -4n;
 export const LATEST_TIERED_TIMESTAMP = -5n;
 
+const READ_COMMITTED = 1;
+
 type Result = Encodable<ListOffsetsResponseListOffsetsPartitionResponse>;
 
 /**
@@ -33,10 +35,10 @@ async function refineToRecord(log: PartitionLog, found: { offset: number; timest
   return found;
 }
 
-async function lookup(log: PartitionLog, timestamp: bigint): Promise<{ offset: number; timestamp: number }> {
+async function lookup(log: PartitionLog, timestamp: bigint, lastFetchable: number): Promise<{ offset: number; timestamp: number }> {
   switch (timestamp) {
     case LATEST_TIMESTAMP:
-      return { offset: log.logEndOffset(), timestamp: -1 };
+      return { offset: lastFetchable, timestamp: -1 };
     case EARLIEST_TIMESTAMP:
     case EARLIEST_LOCAL_TIMESTAMP:
       return { offset: log.logStartOffset(), timestamp: -1 };
@@ -61,7 +63,10 @@ export async function handleListOffsets(req: ListOffsetsRequest, ctx: RequestCon
       if (log === undefined) {
         return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, timestamp: -1n, offset: -1n, leaderEpoch: -1, oldStyleOffsets: [] };
       }
-      const found = await lookup(log, p.timestamp);
+      // Kafka's rule: a read_committed client (isolation level 1, v2+) sees offsets only below the LSO.
+      const lastFetchable = apiVersion >= 2 && req.isolationLevel === READ_COMMITTED ? log.lastStableOffset() : log.logEndOffset();
+      let found = await lookup(log, p.timestamp, lastFetchable);
+      if ((p.timestamp >= 0n || p.timestamp === MAX_TIMESTAMP) && found.offset >= lastFetchable) found = { offset: -1, timestamp: -1 };
       return {
         partitionIndex: p.partitionIndex,
         errorCode: 0,

@@ -26,7 +26,10 @@ export function isConnectionTrouble(err: unknown): boolean {
 }
 
 export interface LinkOptions {
+  /** The coordinator's key: a group id, or a transactional id with keyType 1. */
   readonly groupId: string;
+  /** FindCoordinator's key type: 0 (default) a group, 1 a transactional id. */
+  readonly keyType?: 0 | 1;
   readonly retryBackoffMs: number;
   readonly retryBackoffMaxMs: number;
 }
@@ -69,13 +72,13 @@ export class CoordinatorLink {
       let conn: BrokerConnection | null = null;
       try {
         conn = await this.cluster.anyConnection();
-        const res = await conn.request<FindCoordinatorResponse>(FIND_COORDINATOR, { key: this.o.groupId, keyType: KEY_TYPE_GROUP, coordinatorKeys: [this.o.groupId] });
+        const res = await conn.request<FindCoordinatorResponse>(FIND_COORDINATOR, { key: this.o.groupId, keyType: this.o.keyType ?? KEY_TYPE_GROUP, coordinatorKeys: [this.o.groupId] });
         if (res.errorCode === 0 && res.nodeId >= 0) {
           this.nodeId = res.nodeId;
           return { ok: true, value: res.nodeId };
         }
         const code = res.errorCode === 0 ? ErrorCode.COORDINATOR_NOT_AVAILABLE : res.errorCode;
-        const err = new KafkaProtocolError(code, `FindCoordinator for group ${this.o.groupId}: ${res.errorMessage ?? ''}`);
+        const err = new KafkaProtocolError(code, `FindCoordinator for ${this.o.keyType === 1 ? 'transactional id' : 'group'} ${this.o.groupId}: ${res.errorMessage ?? ''}`);
         if (!err.retriable) return { ok: false, error: err };
       } catch (err) {
         if (this.closed) return { ok: false, error: closedError() };

@@ -17,6 +17,8 @@ export interface ReadyOptions {
   readonly lingerMs: number;
   /** Send without lingering: a flush or close is waiting, or a send waits for buffer memory. */
   readonly drainAll: boolean;
+  /** Idempotence's per-partition gate (in-flight limit, sequence resets, transaction membership); null: none. */
+  readonly gate: ((q: PartitionQueue) => boolean) | null;
 }
 
 /** Partitions with something to send, grouped by their leader. */
@@ -90,6 +92,7 @@ export class RecordAccumulator {
       }
       nextCheck = Math.min(nextCheck, head.deadline);
       if (q.muted) continue;
+      if (opts.gate !== null && !opts.gate(q)) continue;
       if (head.retryAt > now) {
         nextCheck = Math.min(nextCheck, head.retryAt);
         continue;
@@ -116,9 +119,32 @@ export class RecordAccumulator {
     return b;
   }
 
-  /** Put a failed batch back at the head of its partition, ahead of everything made after it. */
+  /**
+   * Put a failed batch back at the head of its partition, ahead of everything made after it. With
+   * several batches of a partition in flight, their failures may come back in any order: each goes
+   * behind the retries that were drained before it, so the queue stays in sequence order.
+   */
   requeue(batch: ProducerBatch): void {
-    this.queue(batch.topic, batch.partition).batches.unshift(batch);
+    const batches = this.queue(batch.topic, batch.partition).batches;
+    const ahead: ProducerBatch[] = [];
+    for (let b = batches.first(); b !== undefined && b.drainOrder >= 0 && b.drainOrder < batch.drainOrder; b = batches.first()) ahead.push(batches.shift()!);
+    batches.unshift(batch);
+    for (let i = ahead.length - 1; i >= 0; i--) batches.unshift(ahead[i]!);
+  }
+
+  /** The partition's queue, if it has batches waiting (for idempotence's sequence resets). */
+  peek(topic: string, partition: number): PartitionQueue | undefined {
+    return this.queues.get(topic)?.get(partition);
+  }
+
+  /** Remove every batch not yet sent (a transaction abort, a fatal error); the caller settles them. */
+  takeAll(): ProducerBatch[] {
+    const out: ProducerBatch[] = [];
+    for (const q of this.all()) {
+      for (let b = q.batches.shift(); b !== undefined; b = q.batches.shift()) out.push(b);
+      this.dropIfIdle(q);
+    }
+    return out;
   }
 
   setMuted(topic: string, partition: number, muted: boolean): void {

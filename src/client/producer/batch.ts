@@ -17,6 +17,20 @@ export class ProducerBatch {
   retryAt = 0;
   lastError: Error | null = null;
   built: Buffer | null = null;
+  /**
+   * Idempotence: the producer id, epoch and first sequence the batch carries (-1 until it is first
+   * drained; a retry resends them unchanged). `drainOrder` ranks the partition's batches in sequence
+   * order, so retries go back into the queue in that order.
+   */
+  producerId = -1;
+  producerEpoch = -1;
+  baseSequence = -1;
+  drainOrder = -1;
+  /**
+   * Sent and without a definite answer (no response, or a lost connection): the broker may hold it,
+   * so it must never be resent under another producer id, epoch or sequence.
+   */
+  mayBeWritten = false;
 
   constructor(
     readonly topic: string,

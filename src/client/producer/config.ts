@@ -13,7 +13,12 @@ export const PRODUCER_DEFAULTS = {
   deliveryTimeoutMs: 120_000,
   bufferMemory: 32 * 1024 * 1024,
   maxRequestSize: 1024 * 1024,
+  transactionTimeoutMs: 60_000,
+  maxBlockMs: 60_000,
 } as const;
+
+/** Batches of one partition in flight at once with idempotence: the broker remembers the last 5 (Kafka's limit). */
+export const IDEMPOTENT_INFLIGHT_PER_PARTITION_MAX = 5;
 
 export interface ProducerConfig {
   readonly acks: -1 | 0 | 1;
@@ -27,6 +32,12 @@ export interface ProducerConfig {
   readonly deliveryTimeoutMs: number;
   readonly bufferMemory: number;
   readonly maxRequestSize: number;
+  /** Producer id, epoch and sequence numbers on every batch (enable.idempotence). */
+  readonly idempotent: boolean;
+  readonly transactionalId: string | null;
+  readonly transactionTimeoutMs: number;
+  /** Bound on the transactional calls that wait on a coordinator (max.block.ms). */
+  readonly maxBlockMs: number;
 }
 
 const CODECS: Record<CompressionType, CompressionCodec> = {
@@ -62,18 +73,41 @@ export function resolveProducerConfig<K, V>(o: ProducerOptions<K, V>): ProducerC
   if (deliveryTimeoutMs < floor) {
     throw new ClientError('INVALID_ARGUMENT', `deliveryTimeoutMs (${deliveryTimeoutMs}) must be at least lingerMs + requestTimeoutMs (${floor})`);
   }
+  const acks = acksOf(o.acks);
+  const transactionalId = o.transactionalId ?? null;
+  if (transactionalId !== null && (typeof transactionalId !== 'string' || transactionalId === '')) {
+    throw new ClientError('INVALID_ARGUMENT', `transactionalId must be a non-empty string, not ${JSON.stringify(transactionalId)}`);
+  }
+  // Java's rules: idempotence is on by default only where it is possible (acks=all); asking for it
+  // with other acks, or turning it off for a transactional producer, is a configuration error.
+  if (o.idempotent !== undefined && typeof o.idempotent !== 'boolean') throw new ClientError('INVALID_ARGUMENT', `idempotent must be a boolean, not ${String(o.idempotent)}`);
+  if (transactionalId !== null && o.idempotent === false) throw new ClientError('INVALID_ARGUMENT', 'A transactional producer is idempotent: transactionalId needs idempotent to be true');
+  const idempotent = o.idempotent ?? (transactionalId !== null || acks === -1);
+  if (idempotent && acks !== -1) throw new ClientError('INVALID_ARGUMENT', `An idempotent producer needs acks 'all' (-1), not ${String(o.acks)}`);
+  const maxInFlight = count('maxInFlight', o.maxInFlight, PRODUCER_DEFAULTS.maxInFlight, 1);
+  const retries = o.retries === Number.POSITIVE_INFINITY ? PRODUCER_DEFAULTS.retries : count('retries', o.retries, PRODUCER_DEFAULTS.retries, 0);
+  const explicit = o.idempotent === true || transactionalId !== null;
+  if (explicit && maxInFlight > IDEMPOTENT_INFLIGHT_PER_PARTITION_MAX) {
+    throw new ClientError('INVALID_ARGUMENT', `An idempotent producer needs maxInFlight <= ${IDEMPOTENT_INFLIGHT_PER_PARTITION_MAX}, not ${maxInFlight}`);
+  }
+  if (explicit && retries === 0) throw new ClientError('INVALID_ARGUMENT', 'An idempotent producer needs retries > 0');
   return {
-    acks: acksOf(o.acks),
+    acks,
     lingerMs,
     batchSize: count('batchSize', o.batchSize, PRODUCER_DEFAULTS.batchSize, 0),
     compression,
-    maxInFlight: count('maxInFlight', o.maxInFlight, PRODUCER_DEFAULTS.maxInFlight, 1),
+    maxInFlight,
     // Infinity is accepted for "retry until deliveryTimeoutMs", the Java default's intent.
-    retries: o.retries === Number.POSITIVE_INFINITY ? PRODUCER_DEFAULTS.retries : count('retries', o.retries, PRODUCER_DEFAULTS.retries, 0),
+    retries,
     retryBackoffMs: count('retryBackoffMs', o.retryBackoffMs, PRODUCER_DEFAULTS.retryBackoffMs, 0),
     requestTimeoutMs,
     deliveryTimeoutMs,
     bufferMemory: count('bufferMemory', o.bufferMemory, PRODUCER_DEFAULTS.bufferMemory, 1),
     maxRequestSize: count('maxRequestSize', o.maxRequestSize, PRODUCER_DEFAULTS.maxRequestSize, 1),
+    // Java quietly turns default idempotence off when other settings rule it out; so do we.
+    idempotent: idempotent && (explicit || (maxInFlight <= IDEMPOTENT_INFLIGHT_PER_PARTITION_MAX && retries > 0)),
+    transactionalId,
+    transactionTimeoutMs: count('transactionTimeoutMs', o.transactionTimeoutMs, PRODUCER_DEFAULTS.transactionTimeoutMs, 1),
+    maxBlockMs: count('maxBlockMs', o.maxBlockMs, PRODUCER_DEFAULTS.maxBlockMs, 0),
   };
 }

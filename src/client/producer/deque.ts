@@ -19,6 +19,11 @@ export class Deque<T> {
     return this.size === 0 ? undefined : this.items[(this.head + this.size - 1) % this.items.length];
   }
 
+  /** The i-th item from the front (0 = first), or undefined past the end. */
+  at(i: number): T | undefined {
+    return i < 0 || i >= this.size ? undefined : this.items[(this.head + i) % this.items.length];
+  }
+
   push(item: T): void {
     this.grow();
     this.items[(this.head + this.size) % this.items.length] = item;

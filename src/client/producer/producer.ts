@@ -13,7 +13,10 @@ import { Deque } from './deque.js';
 import { MetadataRefresher } from './metadata-refresher.js';
 import { BATCH_OVERHEAD_BYTES, estimateRecordSize, normalizeHeaders, type PendingRecord } from './pending-record.js';
 import { Sender, deliveryTimeoutError } from './sender.js';
-import type { Producer, ProducerOptions, ProducerRecord, RecordMetadata } from './types.js';
+import { Idempotence, brokerProducerIdSource } from './idempotence.js';
+import { TransactionManager } from './transaction-manager.js';
+import type { ConsumerGroupMetadata } from '../group/consumer-coordinator.js';
+import type { Producer, ProducerOptions, ProducerRecord, RecordMetadata, TransactionOffset } from './types.js';
 
 /** Create a producer. Connections open lazily, on the first send. */
 export function createProducer<K = Buffer | null, V = Buffer | null>(options: ProducerOptions<K, V>): Producer<K, V> {
@@ -36,6 +39,8 @@ class KafkaProducer<K, V> implements Producer<K, V> {
   private readonly accumulator: RecordAccumulator;
   private readonly metadata: MetadataRefresher;
   private readonly sender: Sender;
+  private readonly idempotence: Idempotence | null;
+  private readonly txn: TransactionManager | null;
   private readonly sticky: StickyPartitioner;
   private readonly partitioner: Partitioner | null;
   private readonly keySerializer: Serializer<K>;
@@ -70,6 +75,28 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     this.memory = new BufferMemory(this.config.bufferMemory, (r) => this.admit(r));
     this.accumulator = new RecordAccumulator(this.config.batchSize);
     this.metadata = new MetadataRefresher(this.cluster, this.clock, this.config.retryBackoffMs, options.metadataMaxAgeMs ?? 300_000, () => this.onMetadata());
+    const transactionalId = this.config.transactionalId;
+    this.idempotence = this.config.idempotent
+      ? new Idempotence(brokerProducerIdSource(this.cluster), this.clock, this.config.retryBackoffMs, () => this.wakeup(), transactionalId === null)
+      : null;
+    this.txn =
+      transactionalId === null || this.idempotence === null
+        ? null
+        : new TransactionManager({
+            transactionalId,
+            transactionTimeoutMs: this.config.transactionTimeoutMs,
+            cluster: this.cluster,
+            clock: this.clock,
+            idempotence: this.idempotence,
+            retryBackoffMs: this.config.retryBackoffMs,
+            retryBackoffMaxMs: Math.max(this.config.retryBackoffMs, options.reconnectBackoffMaxMs ?? 1_000),
+            maxBlockMs: this.config.maxBlockMs,
+            failUndrained: (err) => {
+              for (const b of this.accumulator.takeAll()) this.sender.fail(b, err);
+            },
+            flush: () => this.flush(),
+            wakeup: () => this.wakeup(),
+          });
     this.sender = new Sender({
       cluster: this.cluster,
       config: this.config,
@@ -78,6 +105,8 @@ class KafkaProducer<K, V> implements Producer<K, V> {
       memory: this.memory,
       metadata: this.metadata,
       wakeup: () => this.wakeup(),
+      idempotence: this.idempotence,
+      transactions: this.txn,
     });
     this.sticky = new StickyPartitioner(options.random ?? systemRandom);
     this.partitioner = options.partitioner ?? null;
@@ -164,10 +193,39 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     }
   }
 
+  // ---------- transactions ----------
+
+  private transactions(call: string): TransactionManager {
+    if (this.txn === null) throw new ClientError('ILLEGAL_STATE', `${call} needs a transactional producer (the transactionalId option)`);
+    if (this.closed) throw new ClientError('CLIENT_CLOSED', 'The producer is closed');
+    return this.txn;
+  }
+
+  async initTransactions(): Promise<void> {
+    await this.transactions('initTransactions()').initTransactions();
+  }
+
+  beginTransaction(): void {
+    this.transactions('beginTransaction()').beginTransaction();
+  }
+
+  async sendOffsetsToTransaction(offsets: readonly TransactionOffset[], groupMetadata: ConsumerGroupMetadata): Promise<void> {
+    await this.transactions('sendOffsetsToTransaction()').sendOffsetsToTransaction(offsets, groupMetadata);
+  }
+
+  async commitTransaction(): Promise<void> {
+    await this.transactions('commitTransaction()').commitTransaction();
+  }
+
+  async abortTransaction(): Promise<void> {
+    await this.transactions('abortTransaction()').abortTransaction();
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
       await this.flush();
+      this.txn?.close();
       this.timer?.handle.cancel();
       this.timer = null;
       this.metadata.close();
@@ -179,6 +237,12 @@ class KafkaProducer<K, V> implements Producer<K, V> {
   /** Serialize and check a record, synchronously: a bad record is refused before it holds anything. */
   private prepare(record: ProducerRecord<K, V>): Omit<PendingRecord, 'resolve' | 'reject'> {
     if (this.closed) throw new ClientError('CLIENT_CLOSED', 'The producer is closed');
+    if (this.idempotence !== null) {
+      if (this.txn !== null) {
+        const refusal = this.txn.sendRefusal();
+        if (refusal !== null) throw refusal;
+      } else if (this.idempotence.fatalError !== null) throw this.idempotence.fatalError;
+    }
     const { topic } = record;
     if (typeof topic !== 'string' || topic === '') throw new ClientError('INVALID_ARGUMENT', 'A record needs a topic');
     const key = record.key === undefined ? null : this.keySerializer(record.key, topic);
@@ -231,6 +295,15 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
       this.settleEarly(r, new ClientError('INVALID_ARGUMENT', `Partition ${partition} of ${r.topic} does not exist (${count} partitions)`));
       return;
+    }
+    if (this.txn !== null) {
+      // The transaction may have failed or ended while the record waited for memory or metadata.
+      const refusal = this.txn.sendRefusal();
+      if (refusal !== null) {
+        this.settleEarly(r, refusal);
+        return;
+      }
+      this.txn.addPartition(r.topic, partition);
     }
     if (this.accumulator.append(r, partition, this.clock.now())) this.wakeup();
   }

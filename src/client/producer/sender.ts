@@ -10,6 +10,7 @@ import type { ProducerBatch } from './batch.js';
 import type { BufferMemory } from './buffer-memory.js';
 import type { ProducerConfig } from './config.js';
 import type { MetadataRefresher } from './metadata-refresher.js';
+import type { Idempotence } from './idempotence.js';
 
 const PRODUCE = 0;
 
@@ -38,7 +39,23 @@ export interface SenderDeps {
   readonly metadata: MetadataRefresher;
   /** Ask the producer to look at the accumulator again (a response freed a slot or a partition). */
   readonly wakeup: () => void;
+  /** Producer ids and sequences; null without idempotence. */
+  readonly idempotence: Idempotence | null;
+  /** The transactional producer's hooks; null otherwise. */
+  readonly transactions: SenderTransactions | null;
 }
+
+/** What the sender needs from a transactional producer. */
+export interface SenderTransactions {
+  readonly transactionalId: string;
+  /** Has AddPartitionsToTxn added the partition to the current transaction? */
+  isAdded(topic: string, partition: number): boolean;
+  /** A batch of the transaction failed: the transaction can only abort now (or, for fencing, nothing more). */
+  onBatchFailed(err: Error, stamped: boolean): void;
+}
+
+/** Sequence errors: the broker lost or never had the producer's state for the partition, or there is a gap. */
+const SEQUENCE_ERRORS: ReadonlySet<number> = new Set([ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ErrorCode.UNKNOWN_PRODUCER_ID]);
 
 export function deliveryTimeoutError(count: number, what: string, timeoutMs: number, cause: Error | null): ClientError {
   const err = new ClientError(
@@ -69,20 +86,40 @@ export class Sender {
   /** Produce requests awaiting a response, per broker: at most config.maxInFlight each. */
   private readonly inflight = new Map<number, number>();
   private readonly guardOrder: boolean;
+  private readonly idem: Idempotence | null;
+  private readonly gate: ((q: PartitionQueue) => boolean) | null;
   private drainCursor = 0;
 
   constructor(private readonly d: SenderDeps) {
-    this.guardOrder = d.config.retries > 0;
+    this.idem = d.idempotence;
+    // With idempotence the broker keeps order (it refuses gaps, and retries resend the same
+    // sequence), so a partition may have up to 5 batches in flight instead of one.
+    this.guardOrder = d.config.retries > 0 && this.idem === null;
+    const idem = this.idem;
+    const txn = d.transactions;
+    this.gate =
+      idem === null
+        ? null
+        : txn === null
+          ? (q) => idem.ready && idem.gate(q)
+          : (q) => idem.ready && txn.isAdded(q.topic, q.partition) && idem.gate(q);
   }
 
   /** Dispatch whatever is ready; returns the clock time at which to look again. */
   run(now: number, drainAll: boolean): number {
+    let idNext = Number.POSITIVE_INFINITY;
+    if (this.idem !== null) {
+      if (this.idem.fatalError !== null) {
+        const err = this.idem.fatalError;
+        for (const b of this.d.accumulator.takeAll()) this.fail(b, err);
+      } else if (!this.idem.ready) idNext = this.idem.ensure(now);
+    }
     const { nodes, leaderless, nextCheck } = this.d.accumulator.ready(
-      { now, lingerMs: this.d.config.lingerMs, drainAll },
+      { now, lingerMs: this.d.config.lingerMs, drainAll, gate: this.gate },
       (topic, partition) => this.leaderOf(topic, partition),
       (batch) => this.fail(batch, deliveryTimeoutError(batch.records.length, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, batch.lastError)),
     );
-    let next = nextCheck;
+    let next = Math.min(nextCheck, idNext);
     for (const topic of leaderless) this.d.metadata.request(topic);
     for (const [node, candidates] of nodes) {
       if (!candidates.ready || !this.hasCapacity(node)) continue;
@@ -116,6 +153,7 @@ export class Sender {
       if (out.length > 0 && bytes + size > this.d.config.maxRequestSize) continue;
       const batch = this.d.accumulator.take(q)!;
       if (this.guardOrder) q.muted = true;
+      if (this.idem !== null) this.idem.onDrain(batch);
       out.push(batch);
       bytes += size;
     }
@@ -142,15 +180,20 @@ export class Sender {
           // Pending records already carry key, value, headers and timestamp: no copy per record.
           records: b.records,
           compression: this.d.config.compression,
+          producerId: b.producerId,
+          producerEpoch: b.producerEpoch,
+          baseSequence: b.baseSequence,
+          isTransactional: this.d.transactions !== null,
         });
         sendable.push(b);
       } catch (err) {
         // A codec failure is not going to go away on retry.
+        this.idem?.onAttemptDone(b);
         this.fail(b, err instanceof Error ? err : new Error(String(err)));
       }
     }
     if (sendable.length === 0) return;
-    const body: ProduceRequest = { transactionalId: null, acks: this.d.config.acks, timeoutMs: this.d.config.requestTimeoutMs, topicData: [] };
+    const body: ProduceRequest = { transactionalId: this.d.transactions?.transactionalId ?? null, acks: this.d.config.acks, timeoutMs: this.d.config.requestTimeoutMs, topicData: [] };
     const byTopic = new Map<string, ProduceRequest['topicData'][number]>();
     for (const b of sendable) {
       let t = byTopic.get(b.topic);
@@ -172,9 +215,11 @@ export class Sender {
         for (const b of sendable) this.complete(b, -1n, -1n);
         return;
       }
+      if (this.idem !== null) for (const b of sendable) b.mayBeWritten = true;
       res = await conn.request<ProduceResponse>(PRODUCE, body);
     } catch (err) {
       const e = requestError(err);
+      if (this.idem !== null) for (const b of sendable) this.idem.onAttemptDone(b);
       // A failed connection is dropped so the retry reconnects; the leader may have moved too.
       if (conn !== null && !(e instanceof ClientError && e.code === 'UNSUPPORTED_VERSION')) this.d.cluster.invalidate(conn);
       for (const b of sendable) {
@@ -193,26 +238,45 @@ export class Sender {
       if (byPartition === undefined) answers.set(t.name, (byPartition = new Map()));
       for (const p of t.partitionResponses) byPartition.set(p.index, p);
     }
+    // Answers are handled in drain order, so a sequence error is judged after the batches before it.
+    for (const b of batches) this.idem?.onAttemptDone(b);
     for (const b of batches) {
       const p = answers.get(b.topic)?.get(b.partition);
       if (p === undefined) {
         this.retryOrFail(b, new ClientError('PROTOCOL_ERROR', `The Produce response has no answer for ${b.topic}-${b.partition}`));
-      } else if (p.errorCode === ErrorCode.NONE) {
+      } else if (p.errorCode === ErrorCode.NONE || (p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER && this.idem !== null)) {
+        // A duplicate is a retry of a batch the broker already has: success (its offset may be unknown, -1).
         this.complete(b, p.baseOffset, p.logAppendTimeMs);
       } else {
+        b.mayBeWritten = false; // an error answer: the broker did not append it
         const details = [p.errorMessage, ...p.recordErrors.map((e) => `record ${e.batchIndex}: ${e.batchIndexErrorMessage ?? 'invalid'}`)].filter((s) => s !== null && s !== '');
         const err = new KafkaProtocolError(p.errorCode, `${b.topic}-${b.partition}${details.length > 0 ? `: ${details.join('; ')}` : ''}`);
         if (STALE_METADATA_ERRORS.has(p.errorCode)) this.d.metadata.request(b.topic);
-        this.retryOrFail(b, err);
+        if (this.idem !== null && SEQUENCE_ERRORS.has(p.errorCode)) {
+          // Collateral damage of an earlier batch that may still land: retried as it is. A real gap
+          // (the lowest batch alive): KIP-360 for the idempotent producer (a new id/epoch, then the
+          // retry from sequence 0); for a transactional one the transaction must abort.
+          const real = this.idem.isLowestAlive(b, this.d.accumulator.peek(b.topic, b.partition));
+          if (real && this.d.transactions !== null) this.fail(b, err);
+          else {
+            if (real) this.idem.requestBump(b);
+            this.retryOrFail(b, err, true);
+          }
+        } else if (this.idem !== null && this.d.transactions === null && (p.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH || p.errorCode === ErrorCode.PRODUCER_FENCED)) {
+          this.idem.requestBump(b);
+          this.fail(b, err);
+        } else {
+          this.retryOrFail(b, err);
+        }
       }
     }
   }
 
   /** Retry a retriable failure after retryBackoffMs unless retries or the delivery timeout are used up. */
-  private retryOrFail(batch: ProducerBatch, err: Error): void {
+  private retryOrFail(batch: ProducerBatch, err: Error, retriable = isRetriable(err)): void {
     batch.lastError = err;
     const now = this.d.clock.now();
-    if (!isRetriable(err) || batch.attempts > this.d.config.retries) {
+    if (!retriable || batch.attempts > this.d.config.retries) {
       this.fail(batch, err);
     } else if (now >= batch.deadline) {
       this.fail(batch, deliveryTimeoutError(batch.records.length, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, err));
@@ -230,7 +294,9 @@ export class Sender {
     this.d.memory.release(batch.reservedBytes);
   }
 
-  private fail(batch: ProducerBatch, err: Error): void {
+  /** Settle a batch that will not be sent again (also used for a transaction's undrained batches). */
+  fail(batch: ProducerBatch, err: Error): void {
+    this.d.transactions?.onBatchFailed(err, batch.baseSequence >= 0);
     for (const r of batch.records) r.reject(err);
     this.d.memory.release(batch.reservedBytes);
   }

@@ -1,6 +1,7 @@
 import type { ClientOptions } from '../client-options.js';
 import type { Partitioner, PartitionRandom } from '../partitioner.js';
 import type { Serializer } from '../serializers.js';
+import type { ConsumerGroupMetadata } from '../group/consumer-coordinator.js';
 
 /** Kafka's acks: 'all' (= -1) waits for the in-sync replicas, 1 for the leader, 0 for nothing. */
 export type Acks = 'all' | -1 | 1 | 0;
@@ -39,6 +40,21 @@ export interface ProducerOptions<K = Buffer | null, V = Buffer | null> extends C
   readonly partitioner?: Partitioner;
   readonly keySerializer?: Serializer<K>;
   readonly valueSerializer?: Serializer<V>;
+  /**
+   * Producer id, epoch and per-partition sequence numbers on every batch, so the broker drops
+   * retried duplicates and refuses gaps (enable.idempotence). Default true when acks is 'all' (and
+   * maxInFlight <= 5, retries > 0), else false; true with other acks is a configuration error.
+   */
+  readonly idempotent?: boolean;
+  /**
+   * Makes the producer transactional (transactional.id): call initTransactions() once, then
+   * beginTransaction() / send() / commitTransaction() or abortTransaction(). Implies idempotence.
+   */
+  readonly transactionalId?: string;
+  /** The coordinator aborts a transaction left open this long (transaction.timeout.ms). Default 60000. */
+  readonly transactionTimeoutMs?: number;
+  /** Longest wait of initTransactions(), commitTransaction(), abortTransaction() and sendOffsetsToTransaction() (max.block.ms). Default 60000. */
+  readonly maxBlockMs?: number;
   /** Random choices of the sticky partitioner; injected for deterministic tests. */
   readonly random?: PartitionRandom;
 }
@@ -73,4 +89,30 @@ export interface Producer<K = Buffer | null, V = Buffer | null> {
   flush(): Promise<void>;
   /** Refuse new records, flush, and close the connections. */
   close(): Promise<void>;
+  /**
+   * Transactional producers only: find the transaction coordinator and get the producer id and epoch
+   * for transactionalId, fencing any earlier producer with the same id and completing (aborting) its
+   * open transaction. Call once, before the first beginTransaction().
+   */
+  initTransactions(): Promise<void>;
+  /** Start a transaction: records sent until commit or abort belong to it. */
+  beginTransaction(): void;
+  /**
+   * Make the consumer group's offsets part of the transaction: they are committed if and only if the
+   * transaction commits. `offsets` are the next positions to read (last consumed offset + 1).
+   */
+  sendOffsetsToTransaction(offsets: readonly TransactionOffset[], groupMetadata: ConsumerGroupMetadata): Promise<void>;
+  /** Flush the transaction's records, then commit it. Fails (and the transaction must be aborted) if any of them failed. */
+  commitTransaction(): Promise<void>;
+  /** Drop records not yet sent, wait for those in flight, then abort the transaction. */
+  abortTransaction(): Promise<void>;
+}
+
+/** One partition's offset for sendOffsetsToTransaction: the next offset the group should read. */
+export interface TransactionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint | number;
+  readonly metadata?: string | null;
+  readonly leaderEpoch?: number;
 }

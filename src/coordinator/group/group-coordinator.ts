@@ -10,10 +10,11 @@ import type { ListGroupsRequest, ListGroupsResponse } from '../../protocol/gener
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/generated/describe-groups.js';
 import type { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/generated/delete-groups.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../../protocol/generated/offset-delete.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../protocol/generated/txn-offset-commit.js';
 import { Reader } from '../../protocol/reader.js';
 import { decodeConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol-subscription.js';
-import { Group, type CommittedOffset, type Member } from './group.js';
-import { groupMetadataRecord, offsetCommitRecord, parseOffsetsTopicRecord, type OffsetsTopicRecord } from './offsets-topic-records.js';
+import { Group, type CommittedOffset, type Member, type OrderedOffset, type PendingTxnOffset } from './group.js';
+import { groupMetadataRecord, offsetCommitRecord, offsetsPartitionFor, parseOffsetsTopicRecord, type OffsetsTopicRecord } from './offsets-topic-records.js';
 
 export interface GroupCoordinatorConfig {
   readonly minSessionTimeoutMs: number;
@@ -25,6 +26,8 @@ export interface GroupCoordinatorConfig {
   readonly offsetMetadataMaxBytes: number;
   /** group.max.size. */
   readonly maxGroupSize: number;
+  /** offsets.topic.num.partitions: a transaction marker completes the groups of its partition only. */
+  readonly offsetsTopicPartitions: number;
 }
 
 /** Groups one coordinator holds; beyond it new groups are refused (a named bound, not a Kafka key). */
@@ -45,6 +48,20 @@ export interface Effects<R = object> {
   readonly replies: Reply[];
   /** Undefined when the request was parked: its reply comes in a later Effects. */
   readonly response?: R;
+  /** TxnOffsetCommit: the pending offsets whose records are `records`; report the append's outcome. */
+  readonly txnAppend?: TxnOffsetAppend;
+}
+
+/**
+ * The offsets one TxnOffsetCommit made pending. The runtime appends the records as one transactional
+ * batch, then calls `txnOffsetsAppended` (synchronously after the append, before any marker can follow
+ * it) or `txnOffsetsFailed`.
+ */
+export interface TxnOffsetAppend {
+  readonly groupId: string;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly entries: ReadonlyArray<{ readonly key: string; readonly offset: OrderedOffset }>;
 }
 
 export interface RequestMeta {
@@ -71,6 +88,30 @@ function subscribedTopics(group: Group): Set<string> {
 }
 
 /**
+ * Kafka's GroupCoordinator.validateOffsetCommit with isTransactional = true. Versions before 3 carry
+ * no member: any such commit is accepted (the transaction coordinator fences zombies by epoch). From
+ * v3 (KIP-447) a request naming a generation, member or instance must match the group's current
+ * member and generation. Unlike OffsetCommit there is no REBALANCE_IN_PROGRESS and no session refresh.
+ */
+function validateTxnOffsetCommit(g: Group | undefined, req: TxnOffsetCommitRequest, version: number): number {
+  const generationId = version >= 3 ? req.generationId : -1;
+  const memberId = version >= 3 ? req.memberId : '';
+  const groupInstanceId = version >= 3 ? req.groupInstanceId : null;
+  const state = g?.state ?? 'Empty';
+  if (state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  if (generationId < 0 && state === 'Empty') return 0;
+  if (generationId >= 0 || memberId !== '' || groupInstanceId !== null) {
+    if (groupInstanceId !== null) {
+      const current = g?.staticMember(groupInstanceId);
+      if (current !== undefined && current.memberId !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    if (g === undefined || !g.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId !== g.generation) return ErrorCode.ILLEGAL_GENERATION;
+  }
+  return 0;
+}
+
+/**
  * Kafka's classic group coordinator as a pure state machine. Inputs are decoded requests and the
  * passage of time (`tick`); outputs are records for __consumer_offsets and responses. It never
  * touches a socket, a file or a timer: the broker appends the records, delivers the replies, and calls
@@ -79,18 +120,43 @@ function subscribedTopics(group: Group): Set<string> {
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private memberSeq = 0;
+  /**
+   * Position of each offset record among those this coordinator wrote or replayed. Records reach the
+   * log in the order they are emitted (the runtime appends them one effect after another), so this is
+   * the log order Kafka compares when a transaction's offsets meet plain commits of the same partition.
+   */
+  private recordOrder = 0;
+  /** producer id -> groups holding its pending transactional offsets (Kafka's openGroupsForProducer). */
+  private readonly producerGroups = new Map<number, Set<string>>();
 
   constructor(private readonly config: GroupCoordinatorConfig, private readonly newMemberSuffix: () => string) {}
 
   // ---------- replay ----------
 
-  replay(key: Buffer, value: Buffer | null, now: number): void {
+  /**
+   * Replay one record of __consumer_offsets. `transactionalProducerId` is the producer of the
+   * transactional batch holding it (null for a plain batch): such offsets stay pending until that
+   * producer's marker is replayed with `completeTransaction`.
+   */
+  replay(key: Buffer, value: Buffer | null, now: number, transactionalProducerId: number | null = null): void {
     const rec = parseOffsetsTopicRecord(key, value);
+    const order = ++this.recordOrder;
     if (rec.kind === 'offset') {
+      const offsetKey = Group.offsetKey(rec.topic, rec.partition);
       const g = rec.value === null ? this.groups.get(rec.group) : this.getOrCreate(rec.group, now);
       if (g === undefined) return;
-      if (rec.value === null) g.offsets.delete(Group.offsetKey(rec.topic, rec.partition));
-      else g.offsets.set(Group.offsetKey(rec.topic, rec.partition), rec.value);
+      if (transactionalProducerId !== null) {
+        if (rec.value !== null) this.pendingSlot(g, transactionalProducerId, offsetKey).appended = { value: rec.value, order };
+        else {
+          // Kafka's loader: a tombstone inside a transaction removes that producer's pending offset.
+          const slot = g.pendingTxnOffsets.get(transactionalProducerId)?.get(offsetKey);
+          if (slot !== undefined) slot.appended = null;
+          this.dropSlotIfEmpty(g, transactionalProducerId, offsetKey);
+        }
+        return;
+      }
+      if (rec.value === null) this.removeOffset(g, offsetKey);
+      else g.setOffset(offsetKey, rec.value, order);
     } else if (rec.kind === 'group') {
       if (rec.value === null) {
         const g = this.groups.get(rec.group);
@@ -100,7 +166,7 @@ export class GroupCoordinator {
           g.protocol = null;
           g.protocolType = null;
           g.leader = null;
-          if (g.offsets.size === 0) this.groups.delete(rec.group);
+          if (!g.hasOffsets()) this.groups.delete(rec.group);
         }
         return;
       }
@@ -183,10 +249,18 @@ export class GroupCoordinator {
     return { records, replies };
   }
 
-  /** When the next of an Empty group's offsets (or the group itself) expires. */
-  private expiryOf(g: Group): number {
-    let next = g.stateTimestamp + this.config.offsetsRetentionMs;
-    for (const o of g.offsets.values()) next = Math.min(next, this.offsetExpiry(g, o));
+  /**
+   * When the next of an Empty group's offsets (or the group itself) expires, or null. As in Kafka, an
+   * offset with a pending transactional offset does not expire (its tombstone would also remove the
+   * pending offset), nor does a group with pending offsets: the transaction's marker reschedules.
+   */
+  private expiryOf(g: Group): number | null {
+    let next = g.pendingTxnOffsets.size > 0 ? null : g.stateTimestamp + this.config.offsetsRetentionMs;
+    for (const [key, o] of g.offsets) {
+      if (g.hasPendingTxnOffset(key)) continue;
+      const at = this.offsetExpiry(g, o);
+      if (next === null || at < next) next = at;
+    }
     return next;
   }
 
@@ -196,15 +270,16 @@ export class GroupCoordinator {
 
   private expireOffsets(g: Group, now: number, records: OffsetsTopicRecord[]): void {
     for (const [key, o] of g.offsets) {
+      if (g.hasPendingTxnOffset(key)) continue;
       const expiry = this.offsetExpiry(g, o);
       if (expiry <= now) {
         const [topic, partition] = key.split('\u0000') as [string, string];
-        g.offsets.delete(key);
+        g.deleteOffset(key);
         records.push(offsetCommitRecord(g.groupId, topic, Number(partition), null));
       }
     }
-    // An empty group with nothing committed is forgotten once it has been empty for the retention.
-    if (g.offsets.size === 0 && g.members.size === 0 && now - g.stateTimestamp >= this.config.offsetsRetentionMs) {
+    // An empty group with nothing committed or pending is forgotten once it has been empty for the retention.
+    if (!g.hasOffsets() && g.members.size === 0 && now - g.stateTimestamp >= this.config.offsetsRetentionMs) {
       records.push(groupMetadataRecord(g.groupId, null, now));
       this.groups.delete(g.groupId);
     }
@@ -549,7 +624,7 @@ export class GroupCoordinator {
           commitTimestamp,
           expireTimestamp: retention === null ? null : commitTimestamp + retention,
         };
-        group.offsets.set(Group.offsetKey(t.name, p.partitionIndex), value);
+        group.setOffset(Group.offsetKey(t.name, p.partitionIndex), value, ++this.recordOrder);
         records.push(offsetCommitRecord(group.groupId, t.name, p.partitionIndex, value));
         return { partitionIndex: p.partitionIndex, errorCode: 0 };
       }),
@@ -559,6 +634,10 @@ export class GroupCoordinator {
 
   fetchOffsets(req: OffsetFetchRequest, meta: RequestMeta, allPartitionsOf: () => Array<{ topic: string; partition: number }>): Effects<Encodable<OffsetFetchResponse>> {
     void allPartitionsOf;
+    // KIP-447: with require_stable (v7+), a partition with a pending transactional offset answers
+    // UNSTABLE_OFFSET_COMMIT (retriable) instead of an offset that may be about to change. Kafka reports
+    // it per partition only; the top-level (v7) and group-level (v8+) error stays NONE.
+    const requireStable = meta.version >= 7 && req.requireStable;
     const lookup = (groupId: string, topics: Array<{ name: string; partitionIndexes: number[] }> | null) => {
       const g = this.groups.get(groupId);
       let wanted = topics;
@@ -576,7 +655,11 @@ export class GroupCoordinator {
       return wanted.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((p) => {
-          const o = g?.offsets.get(Group.offsetKey(t.name, p));
+          const key = Group.offsetKey(t.name, p);
+          if (requireStable && g?.hasPendingTxnOffset(key) === true) {
+            return { partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+          }
+          const o = g?.offsets.get(key);
           return o === undefined
             ? { partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: 0 }
             : { partitionIndex: p, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, metadata: o.metadata, errorCode: 0 };
@@ -587,6 +670,189 @@ export class GroupCoordinator {
       return { records: [], replies: [], response: { groups: req.groups.map((grp) => ({ groupId: grp.groupId, errorCode: 0, topics: lookup(grp.groupId, grp.topics) })) } };
     }
     return { records: [], replies: [], response: { errorCode: 0, topics: lookup(req.groupId, meta.version >= 2 ? req.topics : req.topics ?? []) } };
+  }
+
+  // ---------- transactional offsets (KIP-98, KIP-447) ----------
+
+  /**
+   * TxnOffsetCommit: validate as Kafka's validateOffsetCommit does for a transactional commit, hold
+   * the offsets as pending for the producer, and emit their records (Kafka's OffsetCommit layout)
+   * marked for one transactional batch of (producerId, producerEpoch). The offsets become visible
+   * to OffsetFetch when the producer's COMMIT marker reaches the group's partition
+   * (`completeTransaction`); an ABORT drops them.
+   */
+  handleTxnOffsetCommit(
+    req: TxnOffsetCommitRequest,
+    meta: RequestMeta,
+    now: number,
+    partitionExists: (topic: string, partition: number) => boolean,
+  ): Effects<Encodable<TxnOffsetCommitResponse>> {
+    const records: OffsetsTopicRecord[] = [];
+    const all = (errorCode: number): Effects<Encodable<TxnOffsetCommitResponse>> => ({
+      records,
+      replies: [],
+      response: { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) },
+    });
+    if (req.groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const existing = this.groups.get(req.groupId);
+    const invalid = validateTxnOffsetCommit(existing, req, meta.version);
+    if (invalid !== 0) return all(invalid);
+    if (existing === undefined && this.groups.size >= GROUPS_MAX) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const producer = { producerId: Number(req.producerId), producerEpoch: req.producerEpoch };
+    const entries: Array<{ key: string; offset: OrderedOffset }> = [];
+    const topics = req.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const metadata = p.committedMetadata ?? '';
+        if (Buffer.byteLength(metadata) > this.config.offsetMetadataMaxBytes) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
+        if (!partitionExists(t.name, p.partitionIndex)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        const value: CommittedOffset = {
+          offset: p.committedOffset,
+          leaderEpoch: meta.version >= 2 ? p.committedLeaderEpoch : -1,
+          metadata,
+          commitTimestamp: now,
+          expireTimestamp: null,
+        };
+        entries.push({ key: Group.offsetKey(t.name, p.partitionIndex), offset: { value, order: ++this.recordOrder } });
+        records.push({ ...offsetCommitRecord(req.groupId, t.name, p.partitionIndex, value), transactional: producer });
+        return { partitionIndex: p.partitionIndex, errorCode: 0 };
+      }),
+    }));
+    const response = { throttleTimeMs: 0, topics };
+    if (entries.length === 0) return { records, replies: [], response };
+    // Kafka creates the group (Empty, as for a simple commit) when a transaction commits its first offsets.
+    const g = existing ?? this.getOrCreate(req.groupId, now);
+    for (const e of entries) this.pendingSlot(g, producer.producerId, e.key).inflight.push(e.offset);
+    return { records, replies: [], response, txnAppend: { groupId: req.groupId, ...producer, entries } };
+  }
+
+  /** The records of a TxnOffsetCommit are in the log: a marker appended from now on completes them. */
+  txnOffsetsAppended(a: TxnOffsetAppend): void {
+    const g = this.groups.get(a.groupId);
+    for (const { key, offset } of a.entries) {
+      const slot = g?.pendingTxnOffsets.get(a.producerId)?.get(key);
+      const i = slot?.inflight.indexOf(offset) ?? -1;
+      if (slot === undefined || i < 0) continue;
+      slot.inflight.splice(i, 1);
+      if (slot.appended === null || offset.order > slot.appended.order) slot.appended = offset;
+    }
+  }
+
+  /** The records of a TxnOffsetCommit were not appended (Kafka's failPendingTxnOffsetCommit). */
+  txnOffsetsFailed(a: TxnOffsetAppend): void {
+    const g = this.groups.get(a.groupId);
+    if (g === undefined) return;
+    for (const { key, offset } of a.entries) {
+      const slot = g.pendingTxnOffsets.get(a.producerId)?.get(key);
+      const i = slot?.inflight.indexOf(offset) ?? -1;
+      if (slot === undefined || i < 0) continue;
+      slot.inflight.splice(i, 1);
+      this.dropSlotIfEmpty(g, a.producerId, key);
+    }
+  }
+
+  /**
+   * A COMMIT or ABORT marker of `producerId` was appended to (or replayed from) __consumer_offsets
+   * partition `offsetsPartition`: in every group of that partition, the producer's pending offsets
+   * whose records precede the marker are materialized (commit) or dropped (abort). On commit, Kafka
+   * keeps whichever of the transactional and the current committed offset has the later record.
+   * Offsets of a TxnOffsetCommit still being appended stay pending: their records follow the marker.
+   */
+  completeTransaction(offsetsPartition: number, producerId: number, commit: boolean): void {
+    const groupIds = this.producerGroups.get(producerId);
+    if (groupIds === undefined) return;
+    for (const groupId of [...groupIds]) {
+      if (offsetsPartitionFor(groupId, this.config.offsetsTopicPartitions) !== offsetsPartition) continue;
+      const g = this.groups.get(groupId);
+      const byKey = g?.pendingTxnOffsets.get(producerId);
+      if (g === undefined || byKey === undefined) {
+        this.unindex(producerId, groupId);
+        continue;
+      }
+      for (const [key, slot] of [...byKey]) {
+        const done = slot.appended;
+        if (done === null) continue;
+        slot.appended = null;
+        if (commit) {
+          const current = g.offsetOrders.get(key);
+          if (current === undefined || done.order > current) g.setOffset(key, done.value, done.order);
+        }
+        this.dropSlotIfEmpty(g, producerId, key);
+      }
+    }
+  }
+
+  /** Producers with pending transactional offsets in `groupId` (for tests and DescribeProducers-style views). */
+  pendingTxnProducers(groupId: string): number[] {
+    return [...(this.groups.get(groupId)?.pendingTxnOffsets.keys() ?? [])];
+  }
+
+  private pendingSlot(g: Group, producerId: number, key: string): PendingTxnOffset {
+    let byKey = g.pendingTxnOffsets.get(producerId);
+    if (byKey === undefined) {
+      byKey = new Map();
+      g.pendingTxnOffsets.set(producerId, byKey);
+      let groupIds = this.producerGroups.get(producerId);
+      if (groupIds === undefined) {
+        groupIds = new Set();
+        this.producerGroups.set(producerId, groupIds);
+      }
+      groupIds.add(g.groupId);
+    }
+    let slot = byKey.get(key);
+    if (slot === undefined) {
+      slot = { appended: null, inflight: [] };
+      byKey.set(key, slot);
+    }
+    return slot;
+  }
+
+  private dropSlotIfEmpty(g: Group, producerId: number, key: string): void {
+    const byKey = g.pendingTxnOffsets.get(producerId);
+    const slot = byKey?.get(key);
+    if (byKey === undefined || slot === undefined || slot.appended !== null || slot.inflight.length > 0) return;
+    byKey.delete(key);
+    if (byKey.size === 0) {
+      g.pendingTxnOffsets.delete(producerId);
+      this.unindex(producerId, g.groupId);
+    }
+  }
+
+  private unindex(producerId: number, groupId: string): void {
+    const groupIds = this.producerGroups.get(producerId);
+    groupIds?.delete(groupId);
+    if (groupIds?.size === 0) this.producerGroups.delete(producerId);
+  }
+
+  /**
+   * What an offset tombstone does, live and on replay (Kafka's OffsetMetadataManager.replay): the
+   * committed offset goes, and so do the pending transactional offsets whose records precede it.
+   */
+  private removeOffset(g: Group, key: string): void {
+    g.deleteOffset(key);
+    for (const [producerId, byKey] of [...g.pendingTxnOffsets]) {
+      const slot = byKey.get(key);
+      if (slot === undefined) continue;
+      slot.appended = null;
+      this.dropSlotIfEmpty(g, producerId, key);
+    }
+  }
+
+  /** Does the log hold an offset record for this partition that a tombstone would remove? */
+  private hasDurableOffset(g: Group, key: string): boolean {
+    if (g.offsets.has(key)) return true;
+    for (const byKey of g.pendingTxnOffsets.values()) {
+      const slot = byKey.get(key);
+      if (slot !== undefined && slot.appended !== null) return true;
+    }
+    return false;
+  }
+
+  /** Partitions DeleteGroups writes tombstones for: committed offsets and appended pending ones. */
+  private tombstoneKeys(g: Group): string[] {
+    const keys = new Set(g.offsets.keys());
+    for (const byKey of g.pendingTxnOffsets.values()) for (const [key, slot] of byKey) if (slot.appended !== null) keys.add(key);
+    return [...keys];
   }
 
   // ---------- admin ----------
@@ -634,12 +900,14 @@ export class GroupCoordinator {
       const g = this.groups.get(id);
       if (g === undefined) return { groupId: id, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
       if (g.state !== 'Empty') return { groupId: id, errorCode: ErrorCode.NON_EMPTY_GROUP };
-      for (const key of g.offsets.keys()) {
+      for (const key of this.tombstoneKeys(g)) {
         const [topic, partition] = key.split('\u0000') as [string, string];
         records.push(offsetCommitRecord(id, topic, Number(partition), null));
+        this.removeOffset(g, key);
       }
       records.push(groupMetadataRecord(id, null, now));
-      this.groups.delete(id);
+      // A TxnOffsetCommit still being appended lands after these tombstones; its group lives on with it.
+      if (!g.hasOffsets()) this.groups.delete(id);
       return { groupId: id, errorCode: 0 };
     });
     return { records, replies: [], response: { results } };
@@ -655,7 +923,10 @@ export class GroupCoordinator {
       partitions: t.partitions.map((p) => {
         if (subscribed.has(t.name)) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
         const key = Group.offsetKey(t.name, p.partitionIndex);
-        if (g.offsets.delete(key)) records.push(offsetCommitRecord(g.groupId, t.name, p.partitionIndex, null));
+        if (this.hasDurableOffset(g, key)) {
+          records.push(offsetCommitRecord(g.groupId, t.name, p.partitionIndex, null));
+          this.removeOffset(g, key);
+        }
         return { partitionIndex: p.partitionIndex, errorCode: 0 };
       }),
     }));

@@ -30,6 +30,23 @@ export interface CommittedOffset {
   readonly expireTimestamp: number | null;
 }
 
+/**
+ * One producer's transactional offset for one partition, waiting for its transaction's marker (Kafka's
+ * pendingTransactionalOffsetCommits). `appended` is the value whose record is in the log (a marker
+ * completes it); `inflight` are values of TxnOffsetCommits whose records are still being appended,
+ * oldest first (appends to __consumer_offsets are serialized, so they land in this order).
+ */
+export interface PendingTxnOffset {
+  appended: OrderedOffset | null;
+  readonly inflight: OrderedOffset[];
+}
+
+/** An offset and the position of its record among the coordinator's records (later records win). */
+export interface OrderedOffset {
+  readonly value: CommittedOffset;
+  readonly order: number;
+}
+
 /** One consumer group's state; the coordinator owns every mutation. */
 export class Group {
   state: GroupState = 'Empty';
@@ -41,6 +58,10 @@ export class Group {
   /** KIP-394: member ids handed out with MEMBER_ID_REQUIRED, awaiting the member's second join. */
   readonly pendingMemberIds = new Map<string, number>();
   readonly offsets = new Map<string, CommittedOffset>();
+  /** Record order of each committed offset, to keep the latest when a transaction's offsets complete. */
+  readonly offsetOrders = new Map<string, number>();
+  /** Transactional offsets not yet committed or aborted: producer id -> offset key -> pending. */
+  readonly pendingTxnOffsets = new Map<number, Map<string, PendingTxnOffset>>();
   /** When the current rebalance or sync phase must end (ms), or null. */
   phaseDeadline: number | null = null;
   /** While Empty: when the initial rebalance delay ends (group.initial.rebalance.delay.ms). */
@@ -54,6 +75,27 @@ export class Group {
 
   static offsetKey(topic: string, partition: number): string {
     return `${topic}\u0000${partition}`;
+  }
+
+  setOffset(key: string, value: CommittedOffset, order: number): void {
+    this.offsets.set(key, value);
+    this.offsetOrders.set(key, order);
+  }
+
+  deleteOffset(key: string): boolean {
+    this.offsetOrders.delete(key);
+    return this.offsets.delete(key);
+  }
+
+  /** Does any producer hold a transactional offset for this partition (OffsetFetch's UNSTABLE_OFFSET_COMMIT)? */
+  hasPendingTxnOffset(key: string): boolean {
+    for (const byKey of this.pendingTxnOffsets.values()) if (byKey.has(key)) return true;
+    return false;
+  }
+
+  /** Committed or pending offsets keep a group alive (Kafka's hasOffsets). */
+  hasOffsets(): boolean {
+    return this.offsets.size > 0 || this.pendingTxnOffsets.size > 0;
   }
 
   setState(state: GroupState, now: number): void {

@@ -20,6 +20,16 @@ const GROUP_VALUE_VERSION = 3;
 export interface OffsetsTopicRecord {
   readonly key: Buffer;
   readonly value: Buffer | null;
+  /**
+   * Set on a TxnOffsetCommit's records: they are written as one transactional batch of this producer
+   * and count only once its COMMIT marker follows them in the partition.
+   */
+  readonly transactional?: TransactionalProducer;
+}
+
+export interface TransactionalProducer {
+  readonly producerId: number;
+  readonly producerEpoch: number;
 }
 
 export type ParsedOffsetsRecord =

@@ -310,7 +310,8 @@ export class TransactionCoordinator {
     const records: TransactionStateRecord[] = [];
     const markers: MarkerRequest[] = [];
     const done = (errorCode: number, m?: TransactionMetadata): Effects<Encodable<EndTxnResponse>> => {
-      const view = errorCode === ErrorCode.NONE && m !== undefined ? this.clientView(m) : { producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
+      // Only v5+ carries the producer id and epoch; before it Kafka leaves them at -1.
+      const view = errorCode === ErrorCode.NONE && m !== undefined && meta.version >= 5 ? this.clientView(m) : { producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH };
       return {
         records,
         markers,

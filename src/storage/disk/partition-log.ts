@@ -455,6 +455,7 @@ export class DiskPartitionLog implements PartitionLog {
     const old = this.active();
     old.finalizeTimeIndex();
     if (old.isDirty()) this.dirtySegments.add(old);
+    this.snapshotProducers();
     const segment = LogSegment.create(this.fs, this.dir, this.logEnd, this.clock.now());
     this.segments.push(segment);
     this.dirDirty = true;

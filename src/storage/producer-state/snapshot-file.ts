@@ -71,7 +71,9 @@ export function decodeSnapshot(buf: Buffer): ProducerEntry[] | null {
     entry.coordinatorEpoch = coordinatorEpoch;
     entry.lastTimestamp = Math.max(entry.lastTimestamp, timestamp);
     if (lastSeq !== NO_SEQUENCE && lastOffset >= 0) {
-      entry.batches.push({ firstSeq: lastSeq - offsetDelta, lastSeq, firstOffset: lastOffset - offsetDelta, lastOffset, timestamp });
+      // Sequences wrap from Int32.MAX to 0 (Kafka's DefaultRecordBatch.decrementSequence).
+      const firstSeq = lastSeq - offsetDelta < 0 ? lastSeq - offsetDelta + 0x8000_0000 : lastSeq - offsetDelta;
+      entry.batches.push({ firstSeq, lastSeq, firstOffset: lastOffset - offsetDelta, lastOffset, timestamp });
     }
   }
   return [...byId.values()];

@@ -37,6 +37,8 @@ export interface TransactionalCopyResult {
   readonly abortedTransactions: number;
 }
 
+const ignore = (): void => {};
+
 /** Fencing and authorization: another producer owns the transactional id; nothing this loop can fix. */
 function isFatal(err: unknown): boolean {
   if (err instanceof KafkaProtocolError) {
@@ -73,19 +75,19 @@ export async function runTransactionalCopy<KI, VI, KO, VO>(o: TransactionalCopyO
       if (!starts.has(key)) starts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
     }
     try {
-      const sends: Array<Promise<unknown>> = [];
       for (const r of input) {
         const out = await o.transform(r);
         if (out !== null && out !== undefined) {
           const list = Array.isArray(out) ? (out as readonly ProducerRecord<KO, VO>[]) : [out as ProducerRecord<KO, VO>];
-          for (const rec of list) sends.push(producer.send(rec));
+          // A failed send makes the transaction abortable: commitTransaction reports it, so the
+          // promise itself only needs a handler (transform may await between sends).
+          for (const rec of list) producer.send(rec).catch(ignore);
         }
         next.set(`${r.topic}\u0000${r.partition}`, { topic: r.topic, partition: r.partition, offset: r.offset + 1n, ...(r.leaderEpoch === undefined ? {} : { leaderEpoch: r.leaderEpoch }) });
       }
       const offsets = [...next.values()];
       await producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-      // commitTransaction flushes; a failed send fails the commit (and is reported by it).
-      await Promise.allSettled(sends);
+      // commitTransaction flushes; a failed send fails the commit.
       await producer.commitTransaction();
       records += input.length;
       committedTransactions++;

@@ -97,7 +97,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     });
     clusterId = config.get('cluster.id') ?? loadClusterId(config.logDir, config.nodeId, random);
   } else {
-    logs = createMemoryLogManager(logManagerOptions(config));
+    logs = createMemoryLogManager({ ...logManagerOptions(config), now: () => clock.now() });
     clusterId = config.get('cluster.id') ?? newClusterId(random);
   }
   await logs.open();

@@ -28,6 +28,8 @@ export function createDiskLogManager(params: CreateDiskLogManagerParams): DiskLo
 export interface CreateMemoryLogManagerOptions extends Partial<LogManagerOptions> {
   /** Per-partition byte bound for the in-memory engine (oldest batches dropped beyond it). */
   readonly maxPartitionBytes?: number;
+  /** Time for transaction marker timestamps (the broker passes its clock). */
+  readonly now?: () => number;
 }
 
 /**
@@ -35,5 +37,8 @@ export interface CreateMemoryLogManagerOptions extends Partial<LogManagerOptions
  * no segments and nothing to sync.
  */
 export function createMemoryLogManager(options: CreateMemoryLogManagerOptions = {}): MemoryLogManager {
-  return new MemoryLogManager(options.maxPartitionBytes === undefined ? {} : { maxPartitionBytes: options.maxPartitionBytes });
+  return new MemoryLogManager({
+    ...(options.maxPartitionBytes === undefined ? {} : { maxPartitionBytes: options.maxPartitionBytes }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
 }

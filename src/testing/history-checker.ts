@@ -16,10 +16,17 @@
  * - The checks themselves are documented on each function below; every one is linear or n log n in the
  *   size of the history, and the cycle search is Tarjan's algorithm, never an enumeration of cycles.
  *
+ * - With `transactional: true` (transactions read with read_committed), `history/transactions.ts` adds
+ *   later-aborted reads, intermediate reads and the consumer-offset chain of `offsets` micro-operations;
+ *   the offset commits also become G1c edges (a transaction that resumed from a committed position read
+ *   the commit of the transaction that committed it).
+ *
  * Reported details name operations by `op.index`, or by position in the history when that is absent, and
  * every list is sorted so two runs over the same history print the same thing.
  */
+import type { Completion, OffsetCommit, Read, Send } from './history/completion.js';
 import { Digraph, cycleThrough, stronglyConnectedComponents } from './history/graph.js';
+import { intermediateAndLaterAbortedReads, offsetChain, offsetEdges } from './history/transactions.js';
 import {
   ANOMALY_NAMES,
   type AbortedRead,
@@ -52,36 +59,6 @@ export { HistoryRecorder, createIndexCounter, mergeHistories, mop, type IndexCou
 
 /** Details list at most this many skipped records or claiming operations, to keep reports readable. */
 const DETAIL_LIMIT = 8;
-
-interface Send {
-  key: string;
-  offset: number | null;
-  value: Value;
-}
-
-interface Read {
-  key: string;
-  offset: number;
-  value: Value;
-}
-
-interface Completion {
-  /** Position among completions; the graph's node id. */
-  ord: number;
-  /** Name used in reports. */
-  index: number;
-  process: number;
-  type: 'ok' | 'info' | 'fail';
-  f: OpF;
-  sends: Send[];
-  /** Reads per key, in the order the client delivered them. */
-  reads: Map<string, Read[]>;
-  /** Whether it polled at all (an info poll moved the consumer by records it never reported). */
-  polls: boolean;
-  /** For assign/subscribe: the keys. */
-  keys: string[];
-  rebalanceKeys: Set<string>;
-}
 
 interface KeyLog {
   /** Non-empty offsets, ascending; position in this array is the dense index. */
@@ -135,9 +112,10 @@ function isOffset(o: unknown): o is number {
  * Micro-operations are checked at runtime: a malformed history is a bug in the workload, and failing
  * loudly here beats reporting phantom anomalies.
  */
-function parseMops(value: Op['value'], pos: number): { sends: Send[]; reads: Map<string, Read[]>; polls: boolean } {
+function parseMops(value: Op['value'], pos: number): { sends: Send[]; reads: Map<string, Read[]>; polls: boolean; offsets: OffsetCommit[] } {
   const sends: Send[] = [];
   const reads = new Map<string, Read[]>();
+  const offsets: OffsetCommit[] = [];
   let polls = false;
   for (const raw of value as readonly unknown[]) {
     if (!Array.isArray(raw)) throw malformed(pos, `expected a micro-operation, got ${JSON.stringify(raw)}`);
@@ -166,11 +144,20 @@ function parseMops(value: Op['value'], pos: number): { sends: Send[]; reads: Map
           list.push({ key, offset, value: v });
         }
       }
+    } else if (m[0] === 'offsets') {
+      const group = m[1];
+      const rec = m[2];
+      if (typeof group !== 'string' || typeof rec !== 'object' || rec === null) throw malformed(pos, `bad offsets ${JSON.stringify(m)}`);
+      for (const [key, pair] of Object.entries(rec as Record<string, unknown>)) {
+        const [from, to] = Array.isArray(pair) && pair.length === 2 ? (pair as unknown[]) : [];
+        if (!(from === null || isOffset(from)) || !isOffset(to)) throw malformed(pos, `bad offsets ${JSON.stringify(pair)} for ${key}`);
+        offsets.push({ group, key, from, to });
+      }
     } else {
       throw malformed(pos, `unknown micro-operation ${JSON.stringify(m)}`);
     }
   }
-  return { sends, reads, polls };
+  return { sends, reads, polls, offsets };
 }
 
 const TXN_FS: ReadonlySet<OpF> = new Set<OpF>(['send', 'poll', 'txn']);
@@ -193,12 +180,14 @@ function pairOperations(history: readonly Op[], stats: CheckStats): Completion[]
       polls: false,
       keys: [],
       rebalanceKeys: new Set(op.rebalanceKeys ?? []),
+      offsets: [],
     };
     if (TXN_FS.has(op.f)) {
       const parsed = parseMops(value, pos);
       c.sends = parsed.sends;
       c.reads = parsed.reads;
       c.polls = parsed.polls;
+      c.offsets = parsed.offsets;
     } else if (op.f === 'assign' || op.f === 'subscribe') {
       for (const k of value as readonly unknown[]) {
         if (typeof k !== 'string') throw malformed(pos, `${op.f} of a non-key ${JSON.stringify(k)}`);
@@ -650,6 +639,7 @@ function cyclesOf(a: Analysis, g: Digraph<EdgeLabel>): Cycle[] {
  */
 function g1c(a: Analysis): Cycle[] {
   const g = new Digraph<EdgeLabel>();
+  for (const e of offsetEdges(a)) g.addEdge(e.from.ord, e.to.ord, { key: e.key, value: e.value });
   for (const c of a.completions) {
     if (c.reads.size === 0 || !a.committed(c)) continue;
     for (const key of sortedKeys(c.reads)) {
@@ -767,6 +757,8 @@ export function checkHistory(history: readonly Op[], opts: CheckOptions = {}): C
     unseenCheckedKeys: [],
     unseenSkippedKeys: [],
     consumedInputs: 0,
+    offsetCommits: 0,
+    passedRecords: 0,
   };
   const completions = pairOperations(history, stats);
   const a = analyse(completions);
@@ -785,6 +777,10 @@ export function checkHistory(history: readonly Op[], opts: CheckOptions = {}): C
   }
 
   const lost = lostWrites(a);
+  const txn = opts.transactional === true ? intermediateAndLaterAbortedReads(a) : { intermediate: [], laterAborted: [], passedRecords: 0 };
+  const offsetsChain = opts.transactional === true ? offsetChain(a) : { breaks: [], commits: 0 };
+  stats.passedRecords = txn.passedRecords;
+  stats.offsetCommits = offsetsChain.commits;
   const order = pollOrder(a);
   const found: { [K in AnomalyName]: Array<AnomalyDetails[K]> } = {
     'inconsistent-offsets': inconsistentOffsets(a),
@@ -800,6 +796,9 @@ export function checkHistory(history: readonly Op[], opts: CheckOptions = {}): C
     G0: g0(a),
     G1c: g1c(a),
     'exactly-once': opts.exactlyOnce === true ? exactlyOnce(a, stats) : [],
+    'later-aborted-read': txn.laterAborted.sort((x, y) => chain(byKeyOffsetValue(x, y), x.reader - y.reader)),
+    'intermediate-read': txn.intermediate.sort((x, y) => chain(x.writer - y.writer, x.process - y.process)),
+    'offset-chain': offsetsChain.breaks,
   };
 
   const allowed = new Set<AnomalyName>(['G0', ...(opts.allowed ?? [])]);

@@ -6,6 +6,11 @@ import type { FileHandle, FileSystem, OpenFlags } from '../io/file-system.js';
  * so far and, separately, the bytes made durable by the last completed fdatasync. crash() throws away
  * everything not durable, optionally keeping a prefix of the most recent write (a torn write).
  *
+ * Faults (see setCapacity, injectFault, flipBit): a disk that is full (ENOSPC after a short write),
+ * operations failing with EIO (by path, for the next N or until cleared; a failed fdatasync leaves the
+ * durable contents as they were), and flipped bits in stored bytes. Errors look like Node's: an Error
+ * with `code`, `syscall` and `path`.
+ *
  * Simplifications, on purpose: creating, renaming and unlinking files and directories is durable at
  * once (so fsyncDir is a no-op), and writeFileAtomic is durable when it returns, which is what the
  * real implementation guarantees.
@@ -48,6 +53,20 @@ export interface CrashOptions {
   readonly tearLastWriteAt?: number;
 }
 
+/** Operations a fault rule can fail. */
+export type FaultOperation = 'write' | 'fdatasync' | 'read' | 'truncate';
+
+/**
+ * Fail matching operations with an errno code, as Node would (`err.code`): every matching one, or
+ * only the next `count`. `path` limits the rule to paths containing the string, or matching the regexp.
+ */
+export interface FaultRule {
+  readonly code: 'EIO' | 'ENOSPC' | 'EROFS' | 'EDQUOT';
+  readonly operations: readonly FaultOperation[];
+  readonly path?: string | RegExp;
+  readonly count?: number;
+}
+
 export interface MemoryFileSystemOptions {
   /** Awaited inside every fdatasync before it takes effect; lets tests hold syncs in flight. */
   readonly syncDelay?: () => Promise<void>;
@@ -78,6 +97,11 @@ export class MemoryFileSystem implements FileSystem {
 
   /** fdatasync calls started, for tests that count syncs. */
   fdatasyncCount = 0;
+  /** Operations failed by a fault rule or by the capacity limit. */
+  injectedFaults = 0;
+  /** Total bytes the files may hold (their written lengths); null is unlimited. */
+  private capacityBytes: number | null = null;
+  private faultRules: Array<{ rule: FaultRule; remaining: number }> = [];
 
   constructor(options: MemoryFileSystemOptions = {}) {
     this.syncDelay = options.syncDelay ?? (() => Promise.resolve());
@@ -102,6 +126,53 @@ export class MemoryFileSystem implements FileSystem {
     this.lastWrite = null;
     this.generation++;
     this.openHandles = 0;
+  }
+
+  /**
+   * Disk full: writes that would make the files hold more than `bytes` in total fail with ENOSPC
+   * after writing the part that fits (a short write, which Node's writev loop turns into ENOSPC).
+   * Shrinking and overwriting in place still work. null lifts the limit.
+   */
+  setCapacity(bytes: number | null): void {
+    this.capacityBytes = bytes;
+  }
+
+  /** The disk is full from now on (at exactly what is used) or no longer. */
+  setDiskFull(full: boolean): void {
+    this.capacityBytes = full ? this.usedBytes() : null;
+  }
+
+  /** Bytes held by all files (written, not necessarily durable). */
+  usedBytes(): number {
+    let total = 0;
+    for (const f of this.files.values()) total += f.length;
+    return total;
+  }
+
+  /** Fail operations matching `rule` (see FaultRule). */
+  injectFault(rule: FaultRule): void {
+    this.faultRules.push({ rule, remaining: rule.count ?? Number.POSITIVE_INFINITY });
+  }
+
+  /** Remove every fault rule and the capacity limit: the disk is healthy again. */
+  clearFaults(): void {
+    this.faultRules = [];
+    this.capacityBytes = null;
+  }
+
+  /**
+   * Flip one bit of a stored byte, in both the written and the durable contents (media corruption,
+   * which no fsync protects against).
+   */
+  flipBit(path: string, byteOffset: number, bit = 0): void {
+    const file = this.fileAt(normalize(path), 'open');
+    const mask = 1 << (bit & 7);
+    if (byteOffset < 0 || byteOffset >= file.length) throw new RangeError(`No byte ${byteOffset} in ${path} (${file.length} bytes)`);
+    file.data[byteOffset] = (file.data[byteOffset] as number) ^ mask;
+    if (byteOffset < file.durable.length) {
+      file.durable = Buffer.from(file.durable);
+      file.durable[byteOffset] = (file.durable[byteOffset] as number) ^ mask;
+    }
   }
 
   /** Written (not necessarily durable) contents of a file, for assertions. */
@@ -160,18 +231,25 @@ export class MemoryFileSystem implements FileSystem {
   write(handle: FileHandle, buffers: readonly Uint8Array[], position: number): number {
     const h = this.live(handle, 'write');
     if (!h.writable) throw fsError('EBADF', 'write', h.path);
-    const written = this.writeInto(h.file, buffers, position);
-    this.lastWrite = {
-      file: h.file,
-      position,
-      bytes: Buffer.concat(buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))),
-      seq: ++this.writeSeq,
-    };
-    return written;
+    this.checkFault('write', h.path, 'write');
+    let bytes = Buffer.concat(buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
+    const room = this.roomFor(h.file, position, bytes.length);
+    const full = room < bytes.length;
+    if (full) bytes = bytes.subarray(0, room);
+    if (bytes.length > 0) {
+      this.writeInto(h.file, [bytes], position);
+      this.lastWrite = { file: h.file, position, bytes, seq: ++this.writeSeq };
+    }
+    if (full) {
+      this.injectedFaults++;
+      throw fsError('ENOSPC', 'write', h.path);
+    }
+    return bytes.length;
   }
 
   read(handle: FileHandle, buf: Uint8Array, offset: number, length: number, position: number): number {
     const h = this.live(handle, 'read');
+    this.checkFault('read', h.path, 'read');
     const n = Math.max(0, Math.min(length, h.file.length - position));
     if (n > 0) buf.set(h.file.data.subarray(position, position + n), offset);
     return n;
@@ -184,7 +262,12 @@ export class MemoryFileSystem implements FileSystem {
   truncate(handle: FileHandle, length: number): void {
     const h = this.live(handle, 'ftruncate');
     if (!h.writable) throw fsError('EBADF', 'ftruncate', h.path);
+    this.checkFault('truncate', h.path, 'ftruncate');
     if (length > h.file.length) {
+      if (this.roomFor(h.file, 0, length) < length) {
+        this.injectedFaults++;
+        throw fsError('ENOSPC', 'ftruncate', h.path);
+      }
       this.ensureCapacity(h.file, length);
       h.file.data.fill(0, h.file.length, length);
     }
@@ -232,12 +315,19 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   readFile(path: string): Buffer {
+    this.checkFault('read', normalize(path), 'read');
     return this.contents(path);
   }
 
   writeFileAtomic(path: string, data: Uint8Array): void {
     const p = normalize(path);
     this.requireParent(p, 'open');
+    this.checkFault('write', p, 'write');
+    // The temporary file is written in full while the old one still exists.
+    if (this.capacityBytes !== null && this.usedBytes() + data.byteLength > this.capacityBytes) {
+      this.injectedFaults++;
+      throw fsError('ENOSPC', 'write', `${p}.tmp`);
+    }
     const file = this.createFile(p);
     file.data = Buffer.from(data);
     file.length = data.byteLength;
@@ -258,8 +348,16 @@ export class MemoryFileSystem implements FileSystem {
     const seqAtStart = this.writeSeq;
     const generation = this.generation;
     this.fdatasyncCount++;
+    let failure: unknown = null;
+    try {
+      this.checkFault('fdatasync', h.path, 'fdatasync');
+    } catch (err) {
+      failure = err;
+    }
     await this.syncDelay();
     if (generation !== this.generation) return; // the machine "rebooted" while the disk was busy
+    // A failed writeback leaves the durable contents as they were.
+    if (failure !== null) throw failure;
     file.durable = snapshot;
     if (this.lastWrite !== null && this.lastWrite.file === file && this.lastWrite.seq <= seqAtStart) {
       this.lastWrite = null;
@@ -269,6 +367,25 @@ export class MemoryFileSystem implements FileSystem {
   async fsyncDir(path: string): Promise<void> {
     const p = normalize(path);
     if (!this.dirs.has(p)) throw fsError('ENOENT', 'fsync', p);
+  }
+
+  /** Bytes a write of `length` at `position` may put in `file` before the capacity runs out. */
+  private roomFor(file: MemoryFile, position: number, length: number): number {
+    if (this.capacityBytes === null) return length;
+    const free = Math.max(0, this.capacityBytes - this.usedBytes());
+    // Overwriting existing bytes needs no room; only growth past the current end does.
+    return Math.max(0, Math.min(length, file.length + free - position));
+  }
+
+  private checkFault(operation: FaultOperation, path: string, syscall: string): void {
+    for (const f of this.faultRules) {
+      if (f.remaining <= 0 || !f.rule.operations.includes(operation)) continue;
+      const pattern = f.rule.path;
+      if (pattern !== undefined && !(typeof pattern === 'string' ? path.includes(pattern) : pattern.test(path))) continue;
+      f.remaining--;
+      this.injectedFaults++;
+      throw fsError(f.rule.code, syscall, path);
+    }
   }
 
   private createFile(p: string): MemoryFile {

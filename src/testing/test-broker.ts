@@ -38,7 +38,7 @@ export function seededRandomSource(seed: number): Random {
 
 /** A broker with no socket and in-memory logs, for tests that drive Connection directly. */
 export async function createTestBroker(config: Record<string, string> = {}, clock: Clock = new ManualClock(), seed = 1): Promise<Broker> {
-  const logs = createMemoryLogManager();
+  const logs = createMemoryLogManager({ now: () => clock.now() });
   await logs.open();
   return new Broker({
     config: new BrokerConfig(config),

@@ -163,7 +163,8 @@ test('sendOffsetsToTransaction: the group\'s offsets are committed only when the
   broker.broker.createTopic('txn-offsets-in', 1, 1, {});
   const seed = createProducer<string, string>({ bootstrapServers: broker.bootstrapServers, ...strings, lingerMs: 0 });
   const p = txnProducer('offsets');
-  const consumer = createConsumer({ bootstrapServers: broker.bootstrapServers, groupId: 'txn-offsets-group', enableAutoCommit: false, autoOffsetReset: 'earliest', isolationLevel: 'read_committed', sessionTimeoutMs: 2_000, heartbeatIntervalMs: 100, fetchMaxWaitMs: 50 });
+  const consumer = createConsumer({ bootstrapServers: broker.bootstrapServers, groupId: 'txn-offsets-group', enableAutoCommit: false, autoOffsetReset: 'earliest', isolationLevel: 'read_committed', sessionTimeoutMs: 2_000, heartbeatIntervalMs: 100, fetchMaxWaitMs: 50, defaultApiTimeoutMs: 10_000 });
+  const observer = createConsumer({ bootstrapServers: broker.bootstrapServers, groupId: 'txn-offsets-group', enableAutoCommit: false, isolationLevel: 'read_uncommitted', defaultApiTimeoutMs: 10_000 });
   try {
     await seed.sendBatch(Array.from({ length: 10 }, (_, i) => ({ topic: 'txn-offsets-in', value: `in${i}` })));
     consumer.subscribe(['txn-offsets-in']);
@@ -183,7 +184,9 @@ test('sendOffsetsToTransaction: the group\'s offsets are committed only when the
 
     p.beginTransaction();
     await p.sendOffsetsToTransaction([{ ...tp, offset: 10n }], group);
-    assert.equal((await consumer.committed([tp]))[0]!.offset, null, 'pending until the commit');
+    // A read_committed consumer's committed() asks for stable offsets and would wait for the
+    // transaction (UNSTABLE_OFFSET_COMMIT); a read_uncommitted one sees the last stable commit.
+    assert.equal((await observer.committed([tp]))[0]!.offset, null, 'pending until the commit');
     await p.commitTransaction();
     const deadline2 = performance.now() + 5_000;
     let committed = (await consumer.committed([tp]))[0]!.offset;
@@ -193,6 +196,7 @@ test('sendOffsetsToTransaction: the group\'s offsets are committed only when the
     }
     assert.equal(committed, 10n, 'committed with the transaction');
   } finally {
+    await observer.close();
     await consumer.close();
     await p.close();
     await seed.close();
@@ -231,15 +235,24 @@ test('runTransactionalCopy: output equals input exactly once, offsets committed 
       fetchMaxWaitMs: 50,
     });
     consumer.subscribe(['copy-in']);
+    // The first time it is seen, t3-7 is sent to a partition that does not exist: that send fails, the
+    // transaction aborts, and its input is read and copied again.
+    let sabotaged = false;
     const result = await runTransactionalCopy({
       consumer,
       producer: copier,
-      transform: (r) => ({ topic: 'copy-out', key: r.key ?? 'none', value: (r.value ?? '').toUpperCase() }),
+      transform: (r) => {
+        const bad = r.value === 't3-7' && !sabotaged;
+        if (bad) sabotaged = true;
+        return { topic: 'copy-out', key: r.key ?? 'none', value: (r.value ?? '').toUpperCase(), ...(bad ? { partition: 99 } : {}) };
+      },
       maxRecordsPerTransaction: 17,
       pollTimeoutMs: 200,
       maxRecords: input.length,
     });
     assert.equal(result.records, input.length);
+    assert.ok(sabotaged, 'the failing send happened');
+    assert.equal(result.abortedTransactions, 1, 'its transaction was aborted and retried');
     const out = await readValues('copy-out', 2, 'read_committed');
     assert.deepEqual([...out].sort(), input.map((v) => v.toUpperCase()).sort(), 'every committed input once, nothing from the aborted transaction');
     const committed = await consumer.committed([0, 1].map((partition) => ({ topic: 'copy-in', partition })));

@@ -8,6 +8,7 @@ import { isLegacyMessageSet } from '../../protocol/records/legacy-message-set.js
 import { upConvertLegacyMessageSet } from '../../protocol/records/legacy-up-convert.js';
 import { ProducerStateError, type PartitionLog, type TopicMetadata } from '../../storage/types.js';
 import { producerBatchOf } from '../../storage/producer-state/producer-batch.js';
+import { isStorageFailure } from '../../storage/disk/storage-error.js';
 import { PartitionWaiters } from '../partition-waiters.js';
 import type { RequestContext } from '../request-context.js';
 
@@ -87,6 +88,11 @@ async function appendPartition(
     appended = log.append(bytes);
   } catch (err) {
     if (err instanceof ProducerStateError) return fail(err.errorCode, err.message);
+    // Disk full or failing: nothing was stored (the engine undid the append), so the producer may retry.
+    if (isStorageFailure(err)) {
+      broker.log.error(`append to ${topic.name}-${index} failed: ${String(err)}`);
+      return fail(ErrorCode.KAFKA_STORAGE_ERROR, err instanceof Error ? err.message : null);
+    }
     throw err;
   }
   if (!appended.duplicate) broker.waiters.notify(PartitionWaiters.key(topic.name, index));
@@ -137,6 +143,8 @@ export async function handleProduce(req: ProduceRequest, ctx: RequestContext): P
     // The durability rule: an acks=all produce is answered only once its bytes are on disk (fsync);
     // an acks=1 produce once they are in the file (the page cache), so that, as in Kafka, a crash of
     // the broker process alone cannot lose it (the disk engine coalesces writes within a turn).
+    // A failed write or sync (disk full, EIO) is KAFKA_STORAGE_ERROR, retriable: the bytes were
+    // abandoned by the log (write) or may never reach the disk (sync), and are never acknowledged.
     await Promise.all(
       toFlush.map(async (f) => {
         try {

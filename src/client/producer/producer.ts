@@ -320,6 +320,8 @@ class KafkaProducer<K, V> implements Producer<K, V> {
 
   /** Settle a record that never reached a batch, and give back its memory. */
   private settleEarly(r: PendingRecord, err: Error): void {
+    // A record of a transaction that failed before reaching a batch still dooms the transaction.
+    this.txn?.onBatchFailed(err, false);
     r.reject(err);
     this.memory.release(r.size);
   }
@@ -357,7 +359,12 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     this.runScheduled = false;
     const now = this.clock.now();
     const timeout = (count: number, what: string, cause: Error | null): Error => deliveryTimeoutError(count, what, this.config.deliveryTimeoutMs, cause);
-    let next = this.memory.expire(now, (r) => r.reject(timeout(1, `${r.topic} waiting for buffer memory`, null))) ?? Number.POSITIVE_INFINITY;
+    let next =
+      this.memory.expire(now, (r) => {
+        const err = timeout(1, `${r.topic} waiting for buffer memory`, null);
+        this.txn?.onBatchFailed(err, false);
+        r.reject(err);
+      }) ?? Number.POSITIVE_INFINITY;
     for (const [topic, waiting] of this.awaitingMetadata) {
       for (let r = waiting.first(); r !== undefined && r.deadline <= now; r = waiting.first()) {
         waiting.shift();

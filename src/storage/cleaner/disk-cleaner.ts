@@ -2,9 +2,12 @@ import type { FileSystem } from '../../io/file-system.js';
 import { NO_TIMESTAMP } from '../batch-header.js';
 import { recoverSegment } from '../disk/recovery.js';
 import { LogSegment } from '../disk/segment.js';
+import { encodeTxnIndex } from '../disk/txn-index-file.js';
+import type { ProducerStateManager } from '../producer-state/producer-state.js';
 import { planCleaning, type CleanableUnit } from './compactor.js';
-import { cleanedPath, readCleanerCheckpoint, swapPath, unlinkSegmentFiles, writeCleanerCheckpoint } from './swap-files.js';
-import { LOG_SUFFIX, segmentFilePath } from '../disk/log-dir-layout.js';
+import { cleanedPath, readCleanerCheckpoint, settleTxnIndex, swapPath, unlinkSegmentFiles, writeCleanerCheckpoint } from './swap-files.js';
+import { cleanerTransactionsOf } from './transactions.js';
+import { LOG_SUFFIX, TXN_INDEX_SUFFIX, segmentFilePath } from '../disk/log-dir-layout.js';
 import type { CompactionResult, CompactionSettings } from './types.js';
 
 /** What the disk cleaner needs from a DiskPartitionLog. */
@@ -17,7 +20,11 @@ export interface DiskCleanerHost {
   isClosed(): boolean;
   indexIntervalBytes(): number;
   nowMs(): number;
-  /** Put `cleaned` where `old` was (old's files are already gone) and note the directory changed. */
+  /** Nothing at or past it is cleaned: the oldest open transaction's first offset, or the log end. */
+  lastStableOffset(): number;
+  /** Aborted transactions (for the cleaner and the cleaned segments' .txnindex) and producers' last batches. */
+  producerState(): ProducerStateManager;
+  /** Put `cleaned` where `old` was (old's files, .txnindex included, are already replaced) and note the directory changed. */
   replaceSegment(old: LogSegment, cleaned: LogSegment): void;
   /** Sync the partition directory (after renames). */
   syncDir(): Promise<void>;
@@ -47,10 +54,12 @@ export async function compactDiskLog(host: DiskCleanerHost, settings: Compaction
   const all = host.segments();
   const candidates: LogSegment[] = [];
   const lagCutoff = settings.now - settings.minCompactionLagMs;
-  // Never the active segment; stop at the first segment with records newer than the compaction lag.
+  const lastStable = host.lastStableOffset();
+  // Never the active segment; stop at the first segment with records newer than the compaction lag,
+  // or reaching the last stable offset (Kafka's first uncleanable offset).
   for (let i = 0; i < all.length - 1; i++) {
     const s = all[i] as LogSegment;
-    if (largestTimestamp(s) > lagCutoff) break;
+    if (largestTimestamp(s) > lagCutoff || (all[i + 1] as LogSegment).baseOffset > lastStable) break;
     candidates.push(s);
   }
   const units: CleanableUnit[] = [];
@@ -62,19 +71,31 @@ export async function compactDiskLog(host: DiskCleanerHost, settings: Compaction
     const next = all[i + 1] as LogSegment;
     units.push({ baseOffset: s.baseOffset, endOffset: next.baseOffset, bytes: bytes.subarray(0, got) });
   }
-  const plan = await planCleaning(units, firstDirty, settings);
+  const last = units[units.length - 1];
+  const txns = last === undefined ? undefined : cleanerTransactionsOf(host.producerState(), (units[0] as CleanableUnit).baseOffset, last.endOffset);
+  const plan = await planCleaning(units, firstDirty, settings, txns);
   if (plan === null || host.isClosed()) return NOTHING(firstDirty);
 
-  // Write and sync every cleaned copy before any swap commits.
+  // Write and sync every cleaned copy, with its aborted transaction index, before any swap commits.
+  // Abort markers are never removed, so a segment keeps the entries whose markers it holds.
+  const aborted = host.producerState().allAborted();
   const staged: Array<{ segment: LogSegment; bytes: Buffer }> = [];
   for (const [i, bytes] of plan.rewrites) {
     const segment = candidates[i] as LogSegment;
-    const handle = fs.open(cleanedPath(dir, segment.baseOffset), 'w+');
-    try {
-      if (bytes.length > 0) fs.write(handle, [bytes], 0);
-      await fs.fdatasync(handle);
-    } finally {
-      fs.close(handle);
+    const { baseOffset } = segment;
+    const end = (units[i] as CleanableUnit).endOffset;
+    const index = encodeTxnIndex(aborted.filter((a) => a.lastOffset >= baseOffset && a.lastOffset < end));
+    for (const [path, content] of [
+      [cleanedPath(dir, baseOffset, TXN_INDEX_SUFFIX), index],
+      [cleanedPath(dir, baseOffset), bytes],
+    ] as const) {
+      const handle = fs.open(path, 'w+');
+      try {
+        if (content.length > 0) fs.write(handle, [content], 0);
+        await fs.fdatasync(handle);
+      } finally {
+        fs.close(handle);
+      }
     }
     staged.push({ segment, bytes });
   }
@@ -91,14 +112,16 @@ export async function compactDiskLog(host: DiskCleanerHost, settings: Compaction
     const next = live[at + 1];
     if (host.isClosed() || at < 0 || next === undefined) {
       // Deleted by retention (or the log closed) while we cleaned: drop the copy.
-      if (fs.exists(cleanedPath(dir, segment.baseOffset))) fs.unlink(cleanedPath(dir, segment.baseOffset));
+      for (const path of [cleanedPath(dir, segment.baseOffset), cleanedPath(dir, segment.baseOffset, TXN_INDEX_SUFFIX)]) if (fs.exists(path)) fs.unlink(path);
       continue;
     }
     const base = segment.baseOffset;
     bytesBefore += segment.size;
+    fs.rename(cleanedPath(dir, base, TXN_INDEX_SUFFIX), swapPath(dir, base, TXN_INDEX_SUFFIX));
     fs.rename(cleanedPath(dir, base), swapPath(dir, base));
     segment.delete();
     unlinkSegmentFiles(fs, dir, base);
+    settleTxnIndex(fs, dir, base);
     fs.rename(swapPath(dir, base), segmentFilePath(dir, base, LOG_SUFFIX));
     const cleaned = LogSegment.open(fs, dir, base, host.nowMs());
     recoverSegment(cleaned, host.indexIntervalBytes(), next.baseOffset);

@@ -1,3 +1,5 @@
+import type { AbortedTransaction } from '../producer-state/producer-state.js';
+
 /** Settings of one compaction pass, resolved from the topic's effective configs by the caller. */
 export interface CompactionSettings {
   /** Clock time of the pass, ms since the epoch. */
@@ -38,8 +40,9 @@ export interface CompactionResult {
   readonly reason?: CleaningReason;
   /**
    * Set when the pass cleaned: the max timestamp of the oldest cleanable batch below cleanedUpTo that
-   * still holds a tombstone, or NO_TIMESTAMP (-1) when none does. Once it is older than
-   * now - delete.retention.ms a pass with expireTombstones will remove something.
+   * still holds a tombstone, or is a COMMIT marker a later pass may remove (its transaction's data is
+   * gone), or NO_TIMESTAMP (-1) when none does. Once it is older than now - delete.retention.ms a pass
+   * with expireTombstones will remove something.
    */
   readonly oldestTombstoneTimestamp?: number;
 }
@@ -48,3 +51,28 @@ export interface CompactionResult {
 export const DEFAULT_DEDUPE_BUFFER_BYTES = 128 * 1024 * 1024;
 /** What one map entry costs against the dedupe buffer, besides its key bytes (Kafka: 16-byte hash + 8-byte offset). */
 export const DEDUPE_ENTRY_OVERHEAD_BYTES = 24;
+
+/** A producer's newest entry in the log, from its producer state (Kafka's lastRecordsOfActiveProducers). */
+export interface ProducerLastRecord {
+  /** Last offset of its last data batch; null when it has none since its current epoch began. */
+  readonly lastDataOffset: number | null;
+  readonly epoch: number;
+}
+
+/** What a pass needs to know about transactions (the inputs of Kafka's CleanedTransactionMetadata). */
+export interface CleanerTransactions {
+  /**
+   * Aborted transactions whose records may lie in the cleanable units (Kafka reads them from the
+   * .txnindex files). A transactional batch whose marker lies beyond the units is aborted when listed
+   * here and committed otherwise: the units end at the last stable offset, so none is still open.
+   */
+  readonly aborted: readonly AbortedTransaction[];
+  /**
+   * By producer id. The batch holding a producer's last data offset is kept, emptied of its records if
+   * need be, and so is its last marker when it has no data batch since: a log replayed without a
+   * producer-state snapshot still yields its epoch and last sequence.
+   */
+  readonly lastRecords: ReadonlyMap<number, ProducerLastRecord>;
+}
+
+export const NO_TRANSACTIONS: CleanerTransactions = Object.freeze({ aborted: [], lastRecords: new Map<number, ProducerLastRecord>() });

@@ -221,10 +221,16 @@ export class DiskLogManager implements LogManager {
     this.checkpointTimer?.cancel();
     this.checkpointTimer = null;
     const results = await Promise.allSettled(this.allLogs().map((log) => log.close()));
-    this.writeRecoveryCheckpoint();
-    this.writeLogStartCheckpoint();
+    let checkpointError: unknown = undefined;
+    try {
+      this.writeRecoveryCheckpoint();
+      this.writeLogStartCheckpoint();
+    } catch (err) {
+      // Disk full or failing: recovery will start from the older checkpoint, which is only slower.
+      checkpointError = err;
+    }
     this.state = 'closed';
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected') ?? (checkpointError === undefined ? undefined : { reason: checkpointError });
     // Only a log that is entirely on disk may be trusted without recovery next time.
     if (failed !== undefined) throw failed.reason;
     this.fs.writeFileAtomic(join(this.logDir, CLEAN_SHUTDOWN_FILE), new Uint8Array(0));

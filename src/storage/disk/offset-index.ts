@@ -92,6 +92,16 @@ export class OffsetIndex {
     this.writeGeneration++;
   }
 
+  /**
+   * Forget the entries from the n-th on, in memory only: they index batches whose write failed and
+   * were never persisted (entries are persisted only after the log bytes they point at).
+   */
+  truncateEntries(n: number): void {
+    if (n >= this.count) return;
+    if (n < this.persisted) throw new Error(`Cannot forget persisted index entries (${n} < ${this.persisted})`);
+    this.count = n;
+  }
+
   /** Drop every entry, in memory and on disk (before a rebuild). */
   clear(): void {
     this.count = 0;

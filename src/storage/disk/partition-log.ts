@@ -16,12 +16,20 @@ import { segmentIndexFor, type LoadedPartition } from './recovery.js';
 import { LogSegment } from './segment.js';
 import { compactDiskLog } from '../cleaner/disk-cleaner.js';
 import { buildMarkerBatch } from '../../protocol/records/control-batch.js';
-import { ProducerStateError, type AbortedTransaction, type ProducerStateManager } from '../producer-state/producer-state.js';
+import { ErrorCode } from '../../protocol/errors.js';
+import {
+  NO_PRODUCER_EPOCH,
+  ProducerStateError,
+  type AbortedTransaction,
+  type ProducerEntry,
+  type ProducerStateManager,
+} from '../producer-state/producer-state.js';
 import { producerBatchOf } from '../producer-state/producer-batch.js';
 import type { TransactionMarker } from '../types.js';
 import { writeSnapshot } from './producer-state-store.js';
 import { readTxnIndex, txnIndexPath, writeTxnIndex } from './txn-index-file.js';
 import type { CompactionResult, CompactionSettings } from '../cleaner/types.js';
+import { KafkaStorageError, SyncFailedError } from './storage-error.js';
 
 /** What a partition log tells its manager. */
 export interface PartitionLogHooks {
@@ -61,6 +69,16 @@ const EMPTY_READ: ReadResult = Object.freeze({ chunks: [], bytes: 0 });
 
 const noop = (): void => undefined;
 
+/** How to undo one pending append's producer-state change: the producer's entry before it (null: none). */
+interface ProducerUndo {
+  readonly producerId: number;
+  readonly before: ProducerEntry | null;
+}
+
+function copyEntry(entry: ProducerEntry): ProducerEntry {
+  return { ...entry, batches: [...entry.batches] };
+}
+
 function segmentLargestTimestamp(segment: LogSegment): number {
   return segment.maxTimestamp === NO_TIMESTAMP ? segment.createdAtMs : segment.maxTimestamp;
 }
@@ -68,6 +86,25 @@ function segmentLargestTimestamp(segment: LogSegment): number {
 /**
  * A partition stored as Kafka-format segments in `<logDir>/<topic>-<partition>/`. Appends and reads
  * are synchronous; flush() is the only asynchronous operation, and concurrent callers share syncs.
+ *
+ * Disk faults (docs/reliability.md, "Disk full and I/O errors"):
+ * - A failed write of the pending batches (ENOSPC, EIO) abandons ALL of them: the .log is truncated
+ *   back to the end of the last batch written whole (a short writev may have put part of them in the
+ *   file), their index entries are forgotten, the log end returns to the first abandoned offset (so
+ *   the next append reuses it: no hole), and their producer-state changes are undone, so a retry is
+ *   appended rather than answered as a duplicate of bytes that do not exist. Everyone waiting on them
+ *   (written(), flush()) gets KafkaStorageError, i.e. KAFKA_STORAGE_ERROR: nothing unwritten is ever
+ *   acknowledged. The partition stays online, so producing works again once space returns.
+ * - This is safe because no reader ever saw the abandoned batches: read() writes the pending queue
+ *   before reading, so only bytes that reached the file are served (Kafka too serves only what it
+ *   appended to the file). Offsets of pending batches are visible only as the log end (ListOffsets).
+ * - A failed fdatasync, or a truncate that cannot undo a failed write, takes the partition offline
+ *   until restart (Kafka marks the log dir offline): after a failed writeback Linux may report the
+ *   pages clean, so no later fsync can vouch for them. Appends and flushes then fail with
+ *   KafkaStorageError; reads keep serving what is stored; the recovery point stays where it was, so
+ *   the restart's recovery re-checks every batch after it.
+ * - Producer snapshots and index writes are hints: their failure is reported, not fatal (the next
+ *   sync writes missing index entries; recovery replays the log without a snapshot).
  */
 export class DiskPartitionLog implements PartitionLog {
   readonly topic: string;
@@ -105,6 +142,15 @@ export class DiskPartitionLog implements PartitionLog {
   /** Producer-state changes since start-up, and how many the last snapshot had seen. */
   private producerChanges = 0;
   private snapshottedChanges = -1;
+  /**
+   * The producer-state changes of the pending (not yet written) appends, oldest first: undone when
+   * their write fails. Cleared whenever the pending batches are written; at most one per pending batch.
+   */
+  private producerUndo: ProducerUndo[] = [];
+  /** Producers whose only state was undone; they must start at sequence 0 again (UNKNOWN_PRODUCER_ID). */
+  private readonly undoneProducers = new Set<number>();
+  /** Why the partition refuses writes until restart, or null while it is healthy. */
+  private offlineReason: KafkaStorageError | null = null;
 
   constructor(params: DiskPartitionLogParams) {
     this.topic = params.topic;
@@ -139,33 +185,64 @@ export class DiskPartitionLog implements PartitionLog {
     return this.segments.length;
   }
 
+  /** Why the partition refuses writes until restart (a failed fsync), or null. */
+  offlineError(): KafkaStorageError | null {
+    return this.offlineReason;
+  }
+
   append(batch: Buffer): AppendResult {
     this.assertOpen();
+    this.assertWritable();
     const header = checkAppendable(batch);
     const producer = producerBatchOf(batch);
+    if (producer.producerId >= 0 && producer.baseSequence !== 0 && this.undoneProducers.has(producer.producerId)) {
+      throw new ProducerStateError(ErrorCode.UNKNOWN_PRODUCER_ID, `${this.topic}-${this.partition}: no state for producer ${producer.producerId}, whose first batch here has sequence ${producer.baseSequence}`);
+    }
     const verdict = this.producers.check(producer);
     if (verdict.kind === 'duplicate') return { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset, logEndOffset: this.logEnd, duplicate: true };
     if (verdict.kind === 'error') throw new ProducerStateError(verdict.errorCode, verdict.message);
     const result = this.store(batch, header);
     if (producer.producerId >= 0) {
+      this.rememberUndo(producer.producerId);
       this.producers.onAppend(producer, result.baseOffset);
+      this.undoneProducers.delete(producer.producerId);
       this.producerChanges++;
     }
+    this.afterAppend(header.recordsCount);
     return result;
   }
 
   appendMarker(marker: TransactionMarker): AppendResult {
     this.assertOpen();
+    this.assertWritable();
     const verdict = this.producers.checkMarker(marker.producerId, marker.producerEpoch);
     if (verdict.kind === 'error') throw new ProducerStateError(verdict.errorCode, verdict.message);
     const timestamp = this.clock.now();
     const batch = buildMarkerBatch({ ...marker, timestamp });
     const result = this.store(batch, checkAppendable(batch));
+    this.rememberUndo(marker.producerId);
     const aborted = this.producers.onMarker(marker.producerId, marker.producerEpoch, marker.commit, marker.coordinatorEpoch, result.baseOffset, timestamp, this.logEnd);
+    this.undoneProducers.delete(marker.producerId);
     this.producerChanges++;
     // The marker is only queued until this turn ends, so an index entry synced now is durable before it.
-    if (aborted !== null) this.indexAborted(this.active().baseOffset, [aborted]);
+    // Without its index entry the marker must not be written at all: abandon it with the queue.
+    // (The aborted-transaction entry added to the producer state stays; it lies at or beyond the log
+    // end and covers the same producer's records as the abort the coordinator will send again.)
+    if (aborted !== null) {
+      try {
+        this.indexAborted(this.active().baseOffset, [aborted]);
+      } catch (err) {
+        this.abandonPending(this.active(), err);
+        throw new KafkaStorageError(`${this.topic}-${this.partition}: writing the aborted transaction index failed`, err);
+      }
+    }
+    this.afterAppend(1);
     return result;
+  }
+
+  private rememberUndo(producerId: number): void {
+    const entry = this.producers.entry(producerId);
+    this.producerUndo.push({ producerId, before: entry === undefined ? null : copyEntry(entry) });
   }
 
   lastStableOffset(): number {
@@ -187,27 +264,115 @@ export class DiskPartitionLog implements PartitionLog {
     writeTxnIndex(this.fs, path, [...existing, ...entries].sort((a, b) => a.lastOffset - b.lastOffset));
   }
 
+  /**
+   * Queue the batch at the log end. Writing the queue first (a roll, or a full queue) may fail: then
+   * the queued batches are abandoned (see the class comment), this one is not queued, and
+   * KafkaStorageError is thrown.
+   */
   private store(batch: Buffer, header: BatchInfo): AppendResult {
-    const baseOffset = this.logEnd;
-    const lastOffset = baseOffset + (header.lastOffset - header.baseOffset);
-    const info: BatchInfo = { ...header, baseOffset, lastOffset };
+    const span = header.lastOffset - header.baseOffset;
     let active = this.active();
-    if (active.shouldRoll(batch.length, lastOffset, this.clock.now(), this.config)) active = this.roll();
+    if (active.shouldRoll(batch.length, this.logEnd + span, this.clock.now(), this.config)) active = this.roll();
+    else if (active.wouldOverflow(batch.length)) this.writeOut(active);
+    const baseOffset = this.logEnd;
+    const lastOffset = baseOffset + span;
+    const info: BatchInfo = { ...header, baseOffset, lastOffset };
     writeInt64(batch, 0, baseOffset);
-    active.append(batch, info, this.config.indexIntervalBytes);
+    try {
+      active.append(batch, info, this.config.indexIntervalBytes);
+    } catch (err) {
+      this.abandonPending(active, err);
+      throw new KafkaStorageError(`${this.topic}-${this.partition}: write failed`, err);
+    }
     this.dirtySegments.add(active);
     this.scheduleWrite();
     this.logEnd = lastOffset + 1;
-    this.messagesSinceFlush += header.recordsCount;
+    return { baseOffset, lastOffset, logEndOffset: this.logEnd };
+  }
+
+  /** After the producer state took the append in: flush.messages may start a flush (which writes the queue). */
+  private afterAppend(records: number): void {
+    this.messagesSinceFlush += records;
     if (!isNever(this.config.flushMessages) && this.messagesSinceFlush >= this.config.flushMessages) {
       this.messagesSinceFlush = 0;
       this.backgroundFlush();
     }
-    return { baseOffset, lastOffset, logEndOffset: this.logEnd };
+  }
+
+  /**
+   * Write the segment's pending batches. On failure abandon them all (abandonPending) and throw
+   * KafkaStorageError; on success their producer-state changes are final.
+   */
+  private writeOut(segment: LogSegment): void {
+    if (!segment.hasPending()) return;
+    let indexError: unknown;
+    try {
+      indexError = segment.writePending();
+    } catch (err) {
+      this.abandonPending(segment, err);
+      throw new KafkaStorageError(`${this.topic}-${this.partition}: write failed`, err);
+    }
+    this.producerUndo = [];
+    this.settleWritten(null);
+    if (indexError !== undefined) this.hooks.onBackgroundError(indexError);
+  }
+
+  /**
+   * The pending batches could not be written: forget them (the .log is cut back to the last whole
+   * batch), move the log end back to the first of them, undo their producer-state changes, and fail
+   * everyone waiting for them. If the .log cannot be cut back, the partition goes offline.
+   */
+  private abandonPending(segment: LogSegment, cause: unknown): void {
+    const first = segment.firstPendingOffset();
+    try {
+      segment.rollbackPending();
+    } catch (err) {
+      this.goOffline(new KafkaStorageError(`${this.topic}-${this.partition}: could not remove a partly written batch from ${segment.describe()}`, err));
+    }
+    if (first !== null && first < this.logEnd) this.logEnd = first;
+    const undo = this.producerUndo;
+    this.producerUndo = [];
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const u = undo[i] as ProducerUndo;
+      if (u.before !== null) {
+        this.producers.restore(u.before);
+        this.undoneProducers.delete(u.producerId);
+      } else {
+        // The state manager cannot forget a producer; an entry with no epoch and no batches behaves as
+        // unknown (a first batch must start at sequence 0, checked in append) and is left out of snapshots.
+        this.producers.restore({ producerId: u.producerId, epoch: NO_PRODUCER_EPOCH, batches: [], currentTxnFirstOffset: -1, coordinatorEpoch: -1, lastTimestamp: -1 });
+        this.undoneProducers.add(u.producerId);
+      }
+    }
+    if (undo.length > 0) this.producerChanges++;
+    this.settleWritten(new KafkaStorageError(`${this.topic}-${this.partition}: write failed`, cause));
+  }
+
+  /** Refuse writes until restart (see the class comment); reads go on. */
+  private goOffline(reason: KafkaStorageError): void {
+    if (this.offlineReason !== null) return;
+    this.offlineReason = reason;
+    this.hooks.onBackgroundError(reason);
+  }
+
+  private assertWritable(): void {
+    if (this.offlineReason !== null) throw new KafkaStorageError(`${this.topic}-${this.partition} is offline after a disk error, until restart`, this.offlineReason);
+  }
+
+  /** Readers see only bytes that reached the file: write the queue first (a failure abandons it). */
+  private writeBeforeRead(): void {
+    const active = this.active();
+    if (!active.hasPending()) return;
+    try {
+      this.writeOut(active);
+    } catch (err) {
+      this.hooks.onBackgroundError(err);
+    }
   }
 
   read(offset: number, maxBytes: number, minOneBatch: boolean, maxOffset = Number.MAX_SAFE_INTEGER): ReadResult {
     this.assertOpen();
+    this.writeBeforeRead();
     if (offset < this.logStart || offset > this.logEnd) throw new OffsetOutOfRangeError(offset, this.logStart, this.logEnd);
     if (offset === this.logEnd || offset >= maxOffset) return EMPTY_READ;
     const chunks: Buffer[] = [];
@@ -265,9 +430,9 @@ export class DiskPartitionLog implements PartitionLog {
 
   /**
    * Appends are queued in the active segment and written together when the event-loop turn ends (or
-   * earlier, when the queue is full, the segment rolls, or a flush starts); reads see them at once.
-   * Until written they are only in memory, which for an unflushed acks=0/1 append changes nothing
-   * that was promised: only flush() makes bytes durable, and it writes them first.
+   * earlier, when the queue is full, the segment rolls, a flush starts or a read comes). Until
+   * written they are only in memory, which for an unflushed acks=0/1 append changes nothing that was
+   * promised: only flush() makes bytes durable, and it writes them first.
    */
   private scheduleWrite(): void {
     if (this.writeTimer !== null) return;
@@ -275,18 +440,21 @@ export class DiskPartitionLog implements PartitionLog {
       this.writeTimer = null;
       if (this.closing) return;
       try {
-        this.active().writePending();
-        this.settleWritten(null);
+        this.writeOut(this.active());
       } catch (err) {
-        // The batches stay queued; the next append, flush or roll writes them again.
+        // Abandoned (writeOut); their waiters have their error.
         this.hooks.onBackgroundError(err);
-        this.settleWritten(err);
       }
     });
   }
 
   written(): Promise<void> {
     this.assertOpen();
+    return this.pendingWritten();
+  }
+
+  private pendingWritten(): Promise<void> {
+    if (this.offlineReason !== null) return Promise.reject(this.offlineReason);
     if (!this.active().hasPending()) return Promise.resolve();
     if (this.writtenWaiters.length >= WRITTEN_WAITERS_MAX) return Promise.reject(new Error(`${this.topic}-${this.partition}: too many appends waiting to be written`));
     return new Promise<void>((resolve, reject) => {
@@ -315,6 +483,14 @@ export class DiskPartitionLog implements PartitionLog {
    * callers arriving during a sync share that single next sync.
    */
   flush(): Promise<void> {
+    // The shared sync may start only after a write of the queue failed and abandoned appends made
+    // before this call; it would then succeed without them. So also wait for the queue's own fate.
+    if (!this.active().hasPending()) return this.sharedSync();
+    const written = this.pendingWritten();
+    return Promise.all([written, this.sharedSync()]).then(noop);
+  }
+
+  private sharedSync(): Promise<void> {
     if (this.nextSync !== null) return this.nextSync;
     if (this.syncInFlight === null) return this.startSync();
     this.nextSync = this.syncInFlight.then(noop, noop).then(() => {
@@ -388,14 +564,12 @@ export class DiskPartitionLog implements PartitionLog {
         isClosed: () => this.closing,
         indexIntervalBytes: () => this.config.indexIntervalBytes,
         nowMs: () => this.clock.now(),
+        lastStableOffset: () => this.lastStableOffset(),
+        producerState: () => this.producers,
         replaceSegment: (old, cleaned) => {
           const at = this.segments.indexOf(old);
           if (at >= 0) this.segments[at] = cleaned;
-          // The swap deleted the old segment's .txnindex with its files; its aborted transactions stay.
-          const next = this.segments[at + 1];
-          const upTo = next === undefined ? this.logEnd : next.baseOffset;
-          const aborted = this.producers.allAborted().filter((a) => a.lastOffset >= cleaned.baseOffset && a.lastOffset < upTo);
-          if (aborted.length > 0) this.indexAborted(cleaned.baseOffset, aborted);
+          // The cleaner swapped in the cleaned segment's .txnindex with its .log.
           this.dirtySegments.delete(old);
           this.dirtySegments.add(cleaned);
           this.dirDirty = true;
@@ -426,6 +600,7 @@ export class DiskPartitionLog implements PartitionLog {
     const active = this.active();
     try {
       this.snapshotProducers();
+      this.writeOut(active);
       active.finalizeTimeIndex();
       if (active.isDirty()) this.dirtySegments.add(active);
       await this.flush();
@@ -453,7 +628,13 @@ export class DiskPartitionLog implements PartitionLog {
 
   private roll(): LogSegment {
     const old = this.active();
-    old.finalizeTimeIndex();
+    this.writeOut(old);
+    try {
+      old.finalizeTimeIndex();
+    } catch (err) {
+      // The time index entry stays in memory; the sync of the old segment writes it.
+      this.hooks.onBackgroundError(err);
+    }
     if (old.isDirty()) this.dirtySegments.add(old);
     this.snapshotProducers();
     const segment = LogSegment.create(this.fs, this.dir, this.logEnd, this.clock.now());
@@ -471,7 +652,15 @@ export class DiskPartitionLog implements PartitionLog {
    */
   private snapshotProducers(): void {
     if (this.producerChanges === this.snapshottedChanges) return;
-    writeSnapshot(this.fs, this.dir, this.logEnd, this.producers);
+    // Only written bytes may be described: a snapshot past a batch that then failed would vouch for it.
+    this.writeOut(this.active());
+    try {
+      writeSnapshot(this.fs, this.dir, this.logEnd, this.producers);
+    } catch (err) {
+      // A snapshot only saves replay time at start-up; without it recovery replays the log.
+      this.hooks.onBackgroundError(err);
+      return;
+    }
     this.snapshottedChanges = this.producerChanges;
     this.dirDirty = true;
   }
@@ -485,17 +674,26 @@ export class DiskPartitionLog implements PartitionLog {
   }
 
   private async runSync(): Promise<void> {
-    // Everything below is captured before the first await: this sync vouches for these bytes only.
-    // Each segment's sync() first writes what it has pending, so the sync covers every append so far.
+    this.assertWritable();
+    // Write the queue first (a failure abandons it and fails this flush), so the sync covers every
+    // append so far. Everything below is captured before the first await: this sync vouches for
+    // these bytes only.
+    this.writeOut(this.active());
     const target = this.logEnd;
     const segments = [...this.dirtySegments];
     const syncDir = this.dirDirty;
     this.dirDirty = false;
     try {
-      await Promise.all([...segments.map((s) => s.sync()), syncDir ? this.fs.fsyncDir(this.dir) : undefined]);
+      const dirSync = syncDir
+        ? this.fs.fsyncDir(this.dir).catch((err: unknown) => {
+            throw new SyncFailedError(`fsync of ${this.dir} failed`, err);
+          })
+        : undefined;
+      await Promise.all([...segments.map((s) => s.sync()), dirSync]);
     } catch (err) {
       if (syncDir) this.dirDirty = true;
-      throw err;
+      if (err instanceof SyncFailedError) this.goOffline(err);
+      throw err instanceof KafkaStorageError ? err : new KafkaStorageError(`${this.topic}-${this.partition}: flush failed`, err);
     }
     for (const s of segments) if (!s.isDirty()) this.dirtySegments.delete(s);
     if (target > this.recoveryPointOffset) this.recoveryPointOffset = target;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { FileSystem } from '../../io/file-system.js';
 import { controlTypeOf, ControlType } from '../../protocol/records/control-batch.js';
-import { ProducerStateManager, type AbortedTransaction } from '../producer-state/producer-state.js';
+import { NO_PRODUCER_EPOCH, ProducerStateManager, type AbortedTransaction, type ProducerEntry } from '../producer-state/producer-state.js';
 import { isControlInfo, producerBatchOfInfo } from '../producer-state/producer-batch.js';
 import { decodeSnapshot, encodeSnapshot } from '../producer-state/snapshot-file.js';
 import { LOCATE_READ_BYTES } from './batch-scanner.js';
@@ -38,16 +38,35 @@ export function listSnapshots(fs: FileSystem, dir: string): number[] {
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * Entries worth keeping: not the placeholders the partition log leaves when it undoes the only append
+ * of a producer whose write failed (no epoch, no batches, no transaction), which stand for "unknown".
+ */
+function* knownProducers(producers: ProducerStateManager): Generator<ProducerEntry> {
+  for (const e of producers.entries()) {
+    if (e.epoch === NO_PRODUCER_EPOCH && e.batches.length === 0 && e.currentTxnFirstOffset < 0) continue;
+    yield e;
+  }
+}
+
 /** Write the state at `offset` and delete all but the newest SNAPSHOTS_KEPT snapshots. */
 export function writeSnapshot(fs: FileSystem, dir: string, offset: number, producers: ProducerStateManager): void {
   const path = snapshotPath(dir, offset);
   const tmp = `${path}.tmp`;
   const handle = fs.open(tmp, 'w+');
   try {
-    fs.write(handle, [encodeSnapshot(producers.entries())], 0);
-  } finally {
+    fs.write(handle, [encodeSnapshot(knownProducers(producers))], 0);
+  } catch (err) {
     fs.close(handle);
+    // Disk full or failing: leave no partial temporary file behind (it would hold space).
+    try {
+      fs.unlink(tmp);
+    } catch {
+      // Removed at the next successful snapshot's rename or never read: only `.snapshot` names are.
+    }
+    throw err;
   }
+  fs.close(handle);
   fs.rename(tmp, path);
   const all = listSnapshots(fs, dir);
   for (const old of all.slice(0, Math.max(0, all.length - SNAPSHOTS_KEPT))) fs.unlink(snapshotPath(dir, old));

@@ -1,5 +1,6 @@
 import type { FileHandle, FileSystem } from '../../io/file-system.js';
-import { BATCH_HEADER_BYTES, LOG_OVERHEAD, NO_TIMESTAMP, batchSizeAt, type BatchInfo } from '../batch-header.js';
+import { BATCH_HEADER_BYTES, LOG_OVERHEAD, NO_TIMESTAMP, batchSizeAt, readInt64, type BatchInfo } from '../batch-header.js';
+import { SyncFailedError } from './storage-error.js';
 import type { TimestampLookup } from '../types.js';
 import { BatchScanner, LOCATE_READ_BYTES, type ByteSource } from './batch-scanner.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX, segmentFilePath } from './log-dir-layout.js';
@@ -31,6 +32,15 @@ export interface SegmentRead {
 
 type SegmentState = 'open' | 'closed' | 'deleted';
 
+/** What the segment tracked before its first pending batch: restored when the pending ones are abandoned. */
+interface TrackingMark {
+  readonly offsetEntries: number;
+  readonly timeEntries: number;
+  readonly maxTimestamp: number;
+  readonly offsetOfMaxTimestamp: number;
+  readonly bytesSinceLastIndexEntry: number;
+}
+
 /**
  * One segment: a .log of batches starting at `baseOffset`, and its two sparse indexes. Holds one open
  * handle per file for its lifetime. (Bounding open handles with an LRU would go behind log/offsetIndex/
@@ -46,6 +56,8 @@ export class LogSegment implements ByteSource {
   /** File position of each pending batch, for reads that land among them. */
   private pendingPositions: number[] = [];
   private pendingBytes = 0;
+  /** Taken when the first batch is queued; rollbackPending() returns to it. */
+  private mark: TrackingMark | null = null;
   /** Largest batch max timestamp in the segment, and the last offset of the batch holding it. */
   maxTimestamp = NO_TIMESTAMP;
   offsetOfMaxTimestamp = -1;
@@ -133,6 +145,15 @@ export class LogSegment implements ByteSource {
   append(batch: Buffer, info: BatchInfo, indexIntervalBytes: number): void {
     const full = this.pendingBytes + batch.length > PENDING_WRITE_BYTES_MAX || this.pending.length >= PENDING_WRITE_BATCHES_MAX;
     if (full && this.pendingBytes > 0) this.writePending();
+    if (this.pending.length === 0) {
+      this.mark = {
+        offsetEntries: this.offsetIndex.entries,
+        timeEntries: this.timeIndex.entries,
+        maxTimestamp: this.maxTimestamp,
+        offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+        bytesSinceLastIndexEntry: this.bytesSinceLastIndexEntry,
+      };
+    }
     const position = this.sizeBytes;
     this.pending.push(batch);
     this.pendingPositions.push(position);
@@ -141,21 +162,61 @@ export class LogSegment implements ByteSource {
     this.track(info, position, indexIntervalBytes);
   }
 
+  /** Whether queueing `batchBytes` more would make append() write the queue first. */
+  wouldOverflow(batchBytes: number): boolean {
+    return this.pendingBytes > 0 && (this.pendingBytes + batchBytes > PENDING_WRITE_BYTES_MAX || this.pending.length >= PENDING_WRITE_BATCHES_MAX);
+  }
+
   /**
    * Write every pending batch with one writev, then the index entries added meanwhile (after the log
-   * bytes they point at). A failure leaves the batches pending; the next call writes them again at
-   * the same position.
+   * bytes they point at). A failed log write throws and leaves the batches pending (the owner then
+   * abandons them with rollbackPending: part of them may be in the file). A failed index write does
+   * not throw: the log bytes stand, the entries stay in memory and are written again by the next
+   * write or sync; the error is returned for the owner to report.
    */
-  writePending(): void {
-    if (this.pendingBytes === 0) return;
+  writePending(): unknown {
+    if (this.pendingBytes === 0) return undefined;
     if (this.state !== 'open') throw new Error(`Segment ${this.describe()} is ${this.state}`);
     this.fs.write(this.log, this.pending, this.writtenBytes);
     this.writtenBytes += this.pendingBytes;
     this.pending = [];
     this.pendingPositions = [];
     this.pendingBytes = 0;
+    this.mark = null;
     this.logWriteGeneration++;
-    this.persistIndexes();
+    try {
+      this.persistIndexes();
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  /** Base offset of the first pending batch (its offset was written into it by the log), or null. */
+  firstPendingOffset(): number | null {
+    const first = this.pending[0];
+    return first === undefined ? null : readInt64(first, 0);
+  }
+
+  /**
+   * Abandon the pending batches after their write failed: forget them and their index entries and
+   * timestamps, then cut the .log back to the end of the last batch written whole, removing whatever
+   * part of the failed writev reached the file. In-memory state is restored first, so if the
+   * truncate fails too (it throws) reads still end at the last whole batch.
+   */
+  rollbackPending(): void {
+    const mark = this.mark;
+    this.discardPending();
+    if (mark !== null) {
+      this.offsetIndex.truncateEntries(mark.offsetEntries);
+      this.timeIndex.truncateEntries(mark.timeEntries);
+      this.maxTimestamp = mark.maxTimestamp;
+      this.offsetOfMaxTimestamp = mark.offsetOfMaxTimestamp;
+      this.bytesSinceLastIndexEntry = mark.bytesSinceLastIndexEntry;
+    }
+    if (this.state !== 'open') return;
+    this.logWriteGeneration++;
+    this.fs.truncate(this.log, this.writtenBytes);
   }
 
   /** Batches are queued in memory, not yet written to the file. */
@@ -169,6 +230,7 @@ export class LogSegment implements ByteSource {
     this.pending = [];
     this.pendingPositions = [];
     this.pendingBytes = 0;
+    this.mark = null;
   }
 
   /**
@@ -234,6 +296,7 @@ export class LogSegment implements ByteSource {
     if (this.state !== 'open') return;
     this.writePending();
     this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp);
+    // Not written (disk full)? The entry stays in memory and the next sync writes it.
     this.timeIndex.persist();
   }
 
@@ -373,10 +436,16 @@ export class LogSegment implements ByteSource {
     );
   }
 
-  /** Write what is pending, then fdatasync whichever of the three files changed since their last sync. */
+  /**
+   * Write what is pending and any index entries not yet written, then fdatasync whichever of the
+   * three files changed since their last sync. A failed write throws as it is; a failed fdatasync
+   * throws SyncFailedError.
+   */
   async sync(): Promise<void> {
     if (this.state !== 'open') return;
-    this.writePending();
+    const indexError = this.writePending();
+    if (indexError !== undefined) throw indexError;
+    this.persistIndexes();
     const logGen = this.logWriteGeneration;
     const indexGen = this.offsetIndex.writeGeneration;
     const timeGen = this.timeIndex.writeGeneration;
@@ -394,7 +463,7 @@ export class LogSegment implements ByteSource {
       if (this.syncsInFlight === 0) this.closeHandles();
       return;
     }
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
+    for (const r of results) if (r.status === 'rejected') throw new SyncFailedError(`fdatasync of ${this.describe()} failed`, r.reason);
     this.syncedLog = Math.max(this.syncedLog, logGen);
     this.syncedIndex = Math.max(this.syncedIndex, indexGen);
     this.syncedTimeIndex = Math.max(this.syncedTimeIndex, timeGen);

@@ -98,6 +98,13 @@ export class TimeIndex {
     this.writeGeneration++;
   }
 
+  /** Forget the entries from the n-th on, in memory only (see OffsetIndex.truncateEntries). */
+  truncateEntries(n: number): void {
+    if (n >= this.count) return;
+    if (n < this.persisted) throw new Error(`Cannot forget persisted time index entries (${n} < ${this.persisted})`);
+    this.count = n;
+  }
+
   clear(): void {
     this.count = 0;
     this.persisted = 0;

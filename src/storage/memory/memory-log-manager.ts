@@ -5,7 +5,7 @@ import { DEFAULT_MEMORY_PARTITION_MAX_BYTES, MemoryPartitionLog } from './memory
 export interface MemoryLogManagerOptions {
   /** Per-partition byte bound; the oldest batches are dropped beyond it. */
   readonly maxPartitionBytes?: number;
-  /** Clock for transaction marker timestamps; Date.now by default. */
+  /** Clock for transaction marker timestamps; none means -1. */
   readonly now?: () => number;
 }
 
@@ -21,7 +21,8 @@ export class MemoryLogManager implements LogManager {
 
   constructor(options: MemoryLogManagerOptions = {}) {
     this.maxPartitionBytes = options.maxPartitionBytes ?? DEFAULT_MEMORY_PARTITION_MAX_BYTES;
-    this.now = options.now ?? Date.now;
+    // Without a clock, markers carry no timestamp (-1), like a record without one.
+    this.now = options.now ?? ((): number => -1);
   }
 
   async open(): Promise<void> {

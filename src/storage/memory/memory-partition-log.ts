@@ -9,6 +9,7 @@ import {
   type TimestampLookup,
 } from '../types.js';
 import { planCleaning, type CleanableUnit } from '../cleaner/compactor.js';
+import { cleanerTransactionsOf } from '../cleaner/transactions.js';
 import { buildMarkerBatch } from '../../protocol/records/control-batch.js';
 import { ProducerStateError, ProducerStateManager, type AbortedTransaction } from '../producer-state/producer-state.js';
 import { producerBatchOf } from '../producer-state/producer-batch.js';
@@ -63,7 +64,7 @@ export class MemoryPartitionLog implements PartitionLog {
     readonly partition: number,
     private readonly maxBytes: number = DEFAULT_MEMORY_PARTITION_MAX_BYTES,
     /** Marker timestamps. */
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = (): number => -1,
   ) {
     this.producers = new ProducerStateManager(`${topic}-${partition}`);
   }
@@ -220,20 +221,26 @@ export class MemoryPartitionLog implements PartitionLog {
   /**
    * One log-compaction pass with each batch standing for a segment: every live batch but the newest,
    * up to the first one newer than min.compaction.lag.ms. Rewritten batches replace the originals in
-   * one synchronous step; batches left empty are removed. See src/storage/cleaner/compactor.ts.
+   * one synchronous step; batches left empty are removed. Only batches below the last stable offset
+   * are cleaned. See src/storage/cleaner/compactor.ts.
    */
   async compact(settings: CompactionSettings): Promise<CompactionResult> {
     const firstDirty = Math.max(this.cleanedUpTo, this.logStart);
     const lagCutoff = settings.now - settings.minCompactionLagMs;
+    // Nothing at or past the last stable offset: an open transaction's fate is unknown.
+    const lastStable = this.lastStableOffset();
     const candidates: StoredBatch[] = [];
     const units: CleanableUnit[] = [];
     for (let i = this.head; i < this.batches.length - 1; i++) {
       const b = this.batches[i] as StoredBatch;
-      if (b.maxTimestamp > lagCutoff) break;
+      const endOffset = (this.batches[i + 1] as StoredBatch).baseOffset;
+      if (b.maxTimestamp > lagCutoff || endOffset > lastStable) break;
       candidates.push(b);
-      units.push({ baseOffset: b.baseOffset, endOffset: (this.batches[i + 1] as StoredBatch).baseOffset, bytes: b.bytes });
+      units.push({ baseOffset: b.baseOffset, endOffset, bytes: b.bytes });
     }
-    const plan = await planCleaning(units, firstDirty, settings);
+    const last = units[units.length - 1];
+    const txns = last === undefined ? undefined : cleanerTransactionsOf(this.producers, (units[0] as CleanableUnit).baseOffset, last.endOffset);
+    const plan = await planCleaning(units, firstDirty, settings, txns);
     if (plan === null) return { cleaned: false, cleanedUpTo: firstDirty, segmentsRewritten: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
     // Appends only add at the end and retention only drops from the front, so the candidates still
     // live are found by identity.

@@ -88,4 +88,8 @@ export const mop = {
   poll(reads: Readonly<Record<string, ReadonlyArray<readonly [number, Value]>>> = {}): Mop {
     return ['poll', reads];
   },
+  /** Consumer offsets a transaction commits for `group`: per input key, [resumed from, committed]. */
+  offsets(group: string, positions: Readonly<Record<string, readonly [number | null, number]>>): Mop {
+    return ['offsets', group, positions];
+  },
 };

@@ -10,7 +10,15 @@ export type Value = number | string;
 export type SendMop = readonly ['send', string, readonly [number | null, Value]];
 /** Records a poll returned, per key (topic-partition), in the order the client delivered them. */
 export type PollMop = readonly ['poll', Readonly<Record<string, ReadonlyArray<readonly [number, Value]>>>];
-export type Mop = SendMop | PollMop;
+/**
+ * Consumer offsets a transaction commits (sendOffsetsToTransaction), for a consume-transform-produce
+ * workload: per input key, `[from, to]`, the committed position the transaction's consumer resumed
+ * from (`null` when unknown) and the position it commits. In transactional checking the committed
+ * position is a register: a transaction that resumed from `from` read the commit of the transaction
+ * that committed it.
+ */
+export type OffsetsMop = readonly ['offsets', string, Readonly<Record<string, readonly [number | null, number]>>];
+export type Mop = SendMop | PollMop | OffsetsMop;
 
 export type OpType = 'invoke' | 'ok' | 'info' | 'fail';
 export type OpF = 'send' | 'poll' | 'txn' | 'assign' | 'subscribe' | 'crash';
@@ -41,6 +49,9 @@ export const ANOMALY_NAMES = [
   'G0',
   'G1c',
   'exactly-once',
+  'later-aborted-read',
+  'intermediate-read',
+  'offset-chain',
 ] as const;
 export type AnomalyName = (typeof ANOMALY_NAMES)[number];
 
@@ -170,6 +181,60 @@ export interface ExactlyOnceViolation {
   consumers: Array<{ op: number; process: number; offset: number; sent: Array<[string, Value]> }>;
 }
 
+/** Where a read_committed reader stepped over a record: it read `from` and then `to` on the key. */
+export interface PassedOver {
+  process: number;
+  /** The operation that read the record after the gap. */
+  op: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * A poll returned a record of a transaction whose outcome the writer never learned (info), and a
+ * read_committed reader later read past that transaction's records without seeing any of them: the
+ * transaction aborted (or the second reader lost a committed transaction). Either way one of the two
+ * reads is wrong.
+ */
+export interface LaterAbortedRead {
+  key: string;
+  value: Value;
+  offset: number;
+  reader: number;
+  readerType: 'ok' | 'info' | 'fail';
+  writer: number;
+  /** The reader that stepped over the transaction's record(s), and the first record it stepped over. */
+  passedBy: PassedOver & { key: string; offset: number; value: Value };
+}
+
+/**
+ * G1b-like: one read_committed reader (a process) saw part of a transaction and read past the rest.
+ * Transactions are atomic for read_committed readers, so it should have seen all of it or none.
+ */
+export interface IntermediateRead {
+  writer: number;
+  writerType: 'ok' | 'info' | 'fail';
+  process: number;
+  /** The transaction's records the reader saw, and those it read past (first 8 of each). */
+  seen: Array<{ key: string; offset: number; value: Value }>;
+  passed: Array<{ key: string; offset: number; value: Value; by: PassedOver }>;
+}
+
+/**
+ * The committed consumer positions of one group on one input key, as committed transactions resumed
+ * and committed them, must form a chain: each resumes exactly where the one before committed. A `gap`
+ * means a committed transaction resumed from a position no committed transaction committed (an
+ * uncommitted or aborted offset commit was read, or records were skipped); an `overlap` that two
+ * committed transactions consumed the same range.
+ */
+export interface OffsetChainBreak {
+  group: string;
+  key: string;
+  kind: 'gap' | 'overlap';
+  prev: { op: number; from: number | null; to: number };
+  next: { op: number; from: number | null; to: number };
+}
+
 export interface AnomalyDetails {
   'inconsistent-offsets': InconsistentOffset;
   duplicate: Duplicate;
@@ -184,6 +249,9 @@ export interface AnomalyDetails {
   G0: Cycle;
   G1c: Cycle;
   'exactly-once': ExactlyOnceViolation;
+  'later-aborted-read': LaterAbortedRead;
+  'intermediate-read': IntermediateRead;
+  'offset-chain': OffsetChainBreak;
 }
 
 /** Only anomalies that occurred are present, each with a non-empty, sorted list. */
@@ -201,6 +269,12 @@ export interface CheckOptions {
    * polls are known to have reached. Turns the unseen check on for exactly these keys.
    */
   finalOffsets?: Readonly<Record<string, number>>;
+  /**
+   * The history is of transactions read by read_committed consumers: turns on the checks that need
+   * that isolation (later-aborted reads, intermediate reads, the consumer-offset chain) and adds the
+   * consumer-offset dependencies of `offsets` micro-operations to the G1c graph.
+   */
+  transactional?: boolean;
 }
 
 export interface CheckStats {
@@ -231,6 +305,9 @@ export interface CheckStats {
   unseenSkippedKeys: string[];
   /** (key, value) pairs consumed by committed transactions, when `exactlyOnce` is on. */
   consumedInputs: number;
+  /** Transactional checking: committed consumer-offset commits chained, and records read past by readers. */
+  offsetCommits: number;
+  passedRecords: number;
 }
 
 export interface CheckResult {

@@ -16,9 +16,7 @@ import { segmentIndexFor, type LoadedPartition } from './recovery.js';
 import { LogSegment } from './segment.js';
 import { compactDiskLog } from '../cleaner/disk-cleaner.js';
 import { buildMarkerBatch } from '../../protocol/records/control-batch.js';
-import { ErrorCode } from '../../protocol/errors.js';
 import {
-  NO_PRODUCER_EPOCH,
   ProducerStateError,
   type AbortedTransaction,
   type ProducerEntry,
@@ -147,8 +145,6 @@ export class DiskPartitionLog implements PartitionLog {
    * their write fails. Cleared whenever the pending batches are written; at most one per pending batch.
    */
   private producerUndo: ProducerUndo[] = [];
-  /** Producers whose only state was undone; they must start at sequence 0 again (UNKNOWN_PRODUCER_ID). */
-  private readonly undoneProducers = new Set<number>();
   /** Why the partition refuses writes until restart, or null while it is healthy. */
   private offlineReason: KafkaStorageError | null = null;
 
@@ -195,9 +191,6 @@ export class DiskPartitionLog implements PartitionLog {
     this.assertWritable();
     const header = checkAppendable(batch);
     const producer = producerBatchOf(batch);
-    if (producer.producerId >= 0 && producer.baseSequence !== 0 && this.undoneProducers.has(producer.producerId)) {
-      throw new ProducerStateError(ErrorCode.UNKNOWN_PRODUCER_ID, `${this.topic}-${this.partition}: no state for producer ${producer.producerId}, whose first batch here has sequence ${producer.baseSequence}`);
-    }
     const verdict = this.producers.check(producer);
     if (verdict.kind === 'duplicate') return { baseOffset: verdict.firstOffset, lastOffset: verdict.lastOffset, logEndOffset: this.logEnd, duplicate: true };
     if (verdict.kind === 'error') throw new ProducerStateError(verdict.errorCode, verdict.message);
@@ -205,7 +198,6 @@ export class DiskPartitionLog implements PartitionLog {
     if (producer.producerId >= 0) {
       this.rememberUndo(producer.producerId);
       this.producers.onAppend(producer, result.baseOffset);
-      this.undoneProducers.delete(producer.producerId);
       this.producerChanges++;
     }
     this.afterAppend(header.recordsCount);
@@ -222,7 +214,6 @@ export class DiskPartitionLog implements PartitionLog {
     const result = this.store(batch, checkAppendable(batch));
     this.rememberUndo(marker.producerId);
     const aborted = this.producers.onMarker(marker.producerId, marker.producerEpoch, marker.commit, marker.coordinatorEpoch, result.baseOffset, timestamp, this.logEnd);
-    this.undoneProducers.delete(marker.producerId);
     this.producerChanges++;
     // The marker is only queued until this turn ends, so an index entry synced now is durable before it.
     // Without its index entry the marker must not be written at all: abandon it with the queue.
@@ -334,15 +325,9 @@ export class DiskPartitionLog implements PartitionLog {
     this.producerUndo = [];
     for (let i = undo.length - 1; i >= 0; i--) {
       const u = undo[i] as ProducerUndo;
-      if (u.before !== null) {
-        this.producers.restore(u.before);
-        this.undoneProducers.delete(u.producerId);
-      } else {
-        // The state manager cannot forget a producer; an entry with no epoch and no batches behaves as
-        // unknown (a first batch must start at sequence 0, checked in append) and is left out of snapshots.
-        this.producers.restore({ producerId: u.producerId, epoch: NO_PRODUCER_EPOCH, batches: [], currentTxnFirstOffset: -1, coordinatorEpoch: -1, lastTimestamp: -1 });
-        this.undoneProducers.add(u.producerId);
-      }
+      // A producer with no state before its rolled-back appends is forgotten: it is unknown again.
+      if (u.before !== null) this.producers.restore(u.before);
+      else this.producers.forget(u.producerId);
     }
     if (undo.length > 0) this.producerChanges++;
     this.settleWritten(new KafkaStorageError(`${this.topic}-${this.partition}: write failed`, cause));

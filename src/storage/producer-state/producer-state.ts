@@ -294,6 +294,12 @@ export class ProducerStateManager {
     if (drop > 0) this.aborted = this.aborted.slice(drop);
   }
 
+  /** Forget a producer entirely (its only appends were rolled back after a failed write). */
+  forget(producerId: number): void {
+    this.producers.delete(producerId);
+    this.ongoing.delete(producerId);
+  }
+
   /** Restore one producer from a snapshot. */
   restore(entry: ProducerEntry): void {
     this.producers.set(entry.producerId, entry);

@@ -255,6 +255,27 @@ function analyse(completions: Completion[]): Analysis {
     }
   }
 
+  // An info operation proven committed (another reader saw one of its writes) did run: a transaction
+  // that consumed, produced and committed, and was killed before it could report, still read what it
+  // read. Its reads count like an ok operation's, or the records it consumed would look lost. Each
+  // round may prove another info transaction (one that read what this one wrote), hence the loop.
+  const infoReaders = completions.filter((c) => c.type === 'info' && c.reads.size > 0 && c.sends.length > 0);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const c of infoReaders) {
+      if (!c.sends.some((s) => okReads.get(s.key)?.has(s.value) === true)) continue;
+      for (const [key, reads] of c.reads) {
+        let m = okReads.get(key);
+        if (m === undefined) okReads.set(key, (m = new Map()));
+        for (const r of reads) {
+          if (m.has(r.value)) continue;
+          m.set(r.value, { reader: c, offset: r.offset });
+          changed = true;
+        }
+      }
+    }
+  }
+
   const committedCache = new Map<number, boolean>();
   const committed = (c: Completion): boolean => {
     let v = committedCache.get(c.ord);

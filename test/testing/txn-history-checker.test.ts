@@ -58,6 +58,15 @@ describe('transactional history checker: clean histories', () => {
     assert.equal(r.stats.infoCommitted, 1);
   });
 
+  it('the reads of an info copy that committed count: what it consumed is not lost', () => {
+    // The copier was killed after committing its first transaction, before it could report it; a later
+    // ok transaction read past those inputs. Found by the copier torture (a false lost-write).
+    const h = cleanCopier().map((op) => (op.type === 'ok' && op.process === 10 && JSON.stringify(op.value).includes('a1-c@1') ? { ...op, type: 'info' as const } : op));
+    const r = checkHistory(h, { ...OPTS, finalOffsets: { 'out-0': 7, 'out-1': 4 } });
+    assert.equal(r.valid, true, formatCheckResult(r, 10));
+    assert.equal(r.stats.infoCommitted, 1);
+  });
+
   it('without the transactional option the new checks stay off', () => {
     const h: Op[] = [txn(1, 'info', send('x', 1, 'a')), poll(2, 'ok', { x: [[1, 'a']] }), txn(3, 'ok', send('x', 0, 'z'), send('x', 2, 'w')), poll(4, 'ok', { x: [[0, 'z'], [2, 'w']] })];
     const r = checkHistory(h, { subscription: true });

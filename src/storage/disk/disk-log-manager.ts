@@ -14,6 +14,7 @@ import {
   parsePartitionDirName,
   partitionDir,
 } from './log-dir-layout.js';
+import { FILE_HANDLES_MAX, FileHandleCache, type FileHandleStats } from './file-handle-cache.js';
 import { DiskPartitionLog, type PartitionLogHooks } from './partition-log.js';
 import { readPartitionTopicId, writePartitionMetadata } from './partition-metadata-file.js';
 import { loadProducerState } from './producer-state-store.js';
@@ -29,6 +30,8 @@ export interface DiskLogManagerParams {
   readonly checkpointIntervalMs?: number;
   /** Failures of work nobody awaits: background flushes, periodic checkpoints. */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Segment files open at most (FileHandleCache); FILE_HANDLES_MAX by default. */
+  readonly fileHandlesMax?: number;
 }
 
 /** Kafka's log.flush.offset.checkpoint.interval.ms default. */
@@ -57,7 +60,8 @@ type ManagerState = 'new' | 'open' | 'closing' | 'closed';
  * directories (a crash mid-delete) are recognised by their partition.metadata at the next open().
  */
 export class DiskLogManager implements LogManager {
-  private readonly fs: FileSystem;
+  /** The caller's file system behind the cache that bounds open segment files. */
+  private readonly fs: FileHandleCache;
   private readonly clock: Clock;
   private readonly logDir: string;
   private readonly options: LogManagerOptions;
@@ -85,7 +89,7 @@ export class DiskLogManager implements LogManager {
   };
 
   constructor(params: DiskLogManagerParams) {
-    this.fs = params.fs;
+    this.fs = new FileHandleCache(params.fs, params.fileHandlesMax ?? FILE_HANDLES_MAX);
     this.clock = params.clock;
     this.logDir = params.logDir;
     this.options = withDefaults(params.options);
@@ -135,6 +139,11 @@ export class DiskLogManager implements LogManager {
     }
     this.state = 'open';
     this.armCheckpointTimer();
+  }
+
+  /** Open segment files and their bound, for operators, benchmarks and tests. */
+  fileHandleStats(): FileHandleStats {
+    return this.fs.stats();
   }
 
   /** What the last open() found. */

@@ -1,4 +1,5 @@
-import type { FileHandle, FileSystem } from '../../io/file-system.js';
+import type { FileSystem } from '../../io/file-system.js';
+import type { CachedFile } from './file-handle-cache.js';
 import { grownCapacity } from './growable-entries.js';
 
 /**
@@ -23,7 +24,8 @@ export class OffsetIndex {
 
   constructor(
     private readonly fs: FileSystem,
-    readonly handle: FileHandle,
+    /** Opened on use, closed when the file-handle cache needs the descriptor. */
+    readonly file: CachedFile,
     readonly baseOffset: number,
   ) {}
 
@@ -32,10 +34,10 @@ export class OffsetIndex {
    * of a log of `logSize` bytes (torn length, offsets or positions out of order or out of range).
    */
   load(logSize: number): boolean {
-    const bytes = this.fs.size(this.handle);
+    const bytes = this.fs.size(this.file.get());
     if (bytes % OFFSET_INDEX_ENTRY_BYTES !== 0 || bytes / OFFSET_INDEX_ENTRY_BYTES > MAX_OFFSET_INDEX_ENTRIES) return false;
     const buf = Buffer.allocUnsafe(bytes);
-    if (this.fs.read(this.handle, buf, 0, bytes, 0) !== bytes) return false;
+    if (this.fs.read(this.file.get(), buf, 0, bytes, 0) !== bytes) return false;
     const n = bytes / OFFSET_INDEX_ENTRY_BYTES;
     this.ensureCapacity(n);
     let prevOffset = -1;
@@ -87,7 +89,7 @@ export class OffsetIndex {
       buf.writeInt32BE(this.relativeOffsets[i] ?? 0, at);
       buf.writeInt32BE(this.positions[i] ?? 0, at + 4);
     }
-    this.fs.write(this.handle, [buf], this.persisted * OFFSET_INDEX_ENTRY_BYTES);
+    this.fs.write(this.file.get(), [buf], this.persisted * OFFSET_INDEX_ENTRY_BYTES);
     this.persisted = this.count;
     this.writeGeneration++;
   }
@@ -106,7 +108,7 @@ export class OffsetIndex {
   clear(): void {
     this.count = 0;
     this.persisted = 0;
-    this.fs.truncate(this.handle, 0);
+    this.fs.truncate(this.file.get(), 0);
     this.writeGeneration++;
   }
 

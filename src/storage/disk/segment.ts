@@ -1,4 +1,5 @@
-import type { FileHandle, FileSystem } from '../../io/file-system.js';
+import type { FileSystem } from '../../io/file-system.js';
+import { fileHandleCacheOf, type CachedFile } from './file-handle-cache.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD, NO_TIMESTAMP, batchSizeAt, readInt64, type BatchInfo } from '../batch-header.js';
 import { SyncFailedError } from './storage-error.js';
 import type { TimestampLookup } from '../types.js';
@@ -42,9 +43,10 @@ interface TrackingMark {
 }
 
 /**
- * One segment: a .log of batches starting at `baseOffset`, and its two sparse indexes. Holds one open
- * handle per file for its lifetime. (Bounding open handles with an LRU would go behind log/offsetIndex/
- * timeIndex: reopen on demand here, nothing outside this class touches the handles.)
+ * One segment: a .log of batches starting at `baseOffset`, and its two sparse indexes. Its three
+ * files are CachedFiles of the log manager's FileHandleCache: opened on use, closed when the cache
+ * needs the descriptor for a more recently used file, reopened on the next use. A handle is taken
+ * from the cache for each operation and never kept across calls.
  */
 export class LogSegment implements ByteSource {
   /** Bytes in the segment: those written to the .log, then those pending. */
@@ -76,7 +78,7 @@ export class LogSegment implements ByteSource {
     private readonly fs: FileSystem,
     readonly dir: string,
     readonly baseOffset: number,
-    private readonly log: FileHandle,
+    private readonly log: CachedFile,
     readonly offsetIndex: OffsetIndex,
     readonly timeIndex: TimeIndex,
     /** Clock time the segment was created or loaded; segment.ms rolls are measured from it. */
@@ -84,7 +86,7 @@ export class LogSegment implements ByteSource {
     /** Whether both index files existed when the segment was opened. */
     private readonly indexesFound: boolean,
   ) {
-    this.sizeBytes = fs.size(log);
+    this.sizeBytes = fs.size(log.get());
     this.writtenBytes = this.sizeBytes;
   }
 
@@ -102,10 +104,18 @@ export class LogSegment implements ByteSource {
     // A missing index would be created empty below and then look valid; remember it was missing.
     const indexesFound =
       fs.exists(segmentFilePath(dir, baseOffset, INDEX_SUFFIX)) && fs.exists(segmentFilePath(dir, baseOffset, TIME_INDEX_SUFFIX));
-    const log = fs.open(segmentFilePath(dir, baseOffset, LOG_SUFFIX), indexFlags === 'w+' ? 'w+' : 'r+');
-    const index = new OffsetIndex(fs, fs.open(segmentFilePath(dir, baseOffset, INDEX_SUFFIX), indexFlags), baseOffset);
-    const timeIndex = new TimeIndex(fs, fs.open(segmentFilePath(dir, baseOffset, TIME_INDEX_SUFFIX), indexFlags), baseOffset);
-    return new LogSegment(fs, dir, baseOffset, log, index, timeIndex, nowMs, indexesFound);
+    const cache = fileHandleCacheOf(fs);
+    const log = cache.file(segmentFilePath(dir, baseOffset, LOG_SUFFIX), indexFlags === 'w+' ? 'w+' : 'r+');
+    const indexFile = cache.file(segmentFilePath(dir, baseOffset, INDEX_SUFFIX), indexFlags);
+    const timeIndexFile = cache.file(segmentFilePath(dir, baseOffset, TIME_INDEX_SUFFIX), indexFlags);
+    // 'w+' replaces old files now; 'c+' index files are created on first use (loading or rebuilding).
+    if (indexFlags === 'w+') {
+      indexFile.get();
+      timeIndexFile.get();
+    }
+    const index = new OffsetIndex(cache, indexFile, baseOffset);
+    const timeIndex = new TimeIndex(cache, timeIndexFile, baseOffset);
+    return new LogSegment(cache, dir, baseOffset, log, index, timeIndex, nowMs, indexesFound);
   }
 
   get size(): number {
@@ -177,7 +187,7 @@ export class LogSegment implements ByteSource {
   writePending(): unknown {
     if (this.pendingBytes === 0) return undefined;
     if (this.state !== 'open') throw new Error(`Segment ${this.describe()} is ${this.state}`);
-    this.fs.write(this.log, this.pending, this.writtenBytes);
+    this.fs.write(this.log.get(), this.pending, this.writtenBytes);
     this.writtenBytes += this.pendingBytes;
     this.pending = [];
     this.pendingPositions = [];
@@ -216,7 +226,7 @@ export class LogSegment implements ByteSource {
     }
     if (this.state !== 'open') return;
     this.logWriteGeneration++;
-    this.fs.truncate(this.log, this.writtenBytes);
+    this.fs.truncate(this.log.get(), this.writtenBytes);
   }
 
   /** Batches are queued in memory, not yet written to the file. */
@@ -238,11 +248,11 @@ export class LogSegment implements ByteSource {
    * from the pending batches above it. Fewer bytes only at the end.
    */
   readAt(buf: Buffer, offset: number, length: number, position: number): number {
-    if (this.pendingBytes === 0 || position + length <= this.writtenBytes) return this.fs.read(this.log, buf, offset, length, position);
+    if (this.pendingBytes === 0 || position + length <= this.writtenBytes) return this.fs.read(this.log.get(), buf, offset, length, position);
     let done = 0;
     if (position < this.writtenBytes) {
       const fromFile = this.writtenBytes - position;
-      done = this.fs.read(this.log, buf, offset, fromFile, position);
+      done = this.fs.read(this.log.get(), buf, offset, fromFile, position);
       if (done < fromFile) return done;
     }
     let i = this.pendingIndexOf(position + done);
@@ -312,7 +322,7 @@ export class LogSegment implements ByteSource {
   /** Cut the .log at `size` (recovery drops a torn tail). */
   truncateLog(size: number): void {
     if (this.pendingBytes > 0) throw new Error(`Cannot truncate ${this.describe()} with writes pending`);
-    this.fs.truncate(this.log, size);
+    this.fs.truncate(this.log.get(), size);
     this.sizeBytes = size;
     this.writtenBytes = size;
     this.logWriteGeneration++;
@@ -320,7 +330,7 @@ export class LogSegment implements ByteSource {
 
   /** Size of the .log file itself, which after a crash may exceed what we have accounted for. */
   fileSize(): number {
-    return this.fs.size(this.log);
+    return this.fs.size(this.log.get());
   }
 
   /** Recovery believed bytes it read back; they may be in the page cache only, so sync them next. */
@@ -450,9 +460,10 @@ export class LogSegment implements ByteSource {
     const indexGen = this.offsetIndex.writeGeneration;
     const timeGen = this.timeIndex.writeGeneration;
     const syncs: Promise<void>[] = [];
-    if (logGen > this.syncedLog) syncs.push(this.fs.fdatasync(this.log));
-    if (indexGen > this.syncedIndex) syncs.push(this.fs.fdatasync(this.offsetIndex.handle));
-    if (timeGen > this.syncedTimeIndex) syncs.push(this.fs.fdatasync(this.timeIndex.handle));
+    // Each sync pins its handle in the cache until it returns (a reopen if it had been closed).
+    if (logGen > this.syncedLog) syncs.push(this.log.sync());
+    if (indexGen > this.syncedIndex) syncs.push(this.offsetIndex.file.sync());
+    if (timeGen > this.syncedTimeIndex) syncs.push(this.timeIndex.file.sync());
     if (syncs.length === 0) return;
     this.syncsInFlight++;
     // allSettled, not all: a handle must stay open until every sync on it has returned.
@@ -519,8 +530,8 @@ export class LogSegment implements ByteSource {
   }
 
   private closeHandles(): void {
-    this.fs.close(this.log);
-    this.fs.close(this.offsetIndex.handle);
-    this.fs.close(this.timeIndex.handle);
+    this.log.release();
+    this.offsetIndex.file.release();
+    this.timeIndex.file.release();
   }
 }

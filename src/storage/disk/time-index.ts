@@ -1,4 +1,5 @@
-import type { FileHandle, FileSystem } from '../../io/file-system.js';
+import type { FileSystem } from '../../io/file-system.js';
+import type { CachedFile } from './file-handle-cache.js';
 import { NO_TIMESTAMP, readInt64, writeInt64 } from '../batch-header.js';
 import { grownCapacity } from './growable-entries.js';
 
@@ -28,16 +29,17 @@ export class TimeIndex {
 
   constructor(
     private readonly fs: FileSystem,
-    readonly handle: FileHandle,
+    /** Opened on use, closed when the file-handle cache needs the descriptor. */
+    readonly file: CachedFile,
     readonly baseOffset: number,
   ) {}
 
   /** Load the file; false (index left empty) when it cannot be a valid time index. */
   load(): boolean {
-    const bytes = this.fs.size(this.handle);
+    const bytes = this.fs.size(this.file.get());
     if (bytes % TIME_INDEX_ENTRY_BYTES !== 0 || bytes / TIME_INDEX_ENTRY_BYTES > MAX_TIME_INDEX_ENTRIES) return false;
     const buf = Buffer.allocUnsafe(bytes);
-    if (this.fs.read(this.handle, buf, 0, bytes, 0) !== bytes) return false;
+    if (this.fs.read(this.file.get(), buf, 0, bytes, 0) !== bytes) return false;
     const n = bytes / TIME_INDEX_ENTRY_BYTES;
     this.ensureCapacity(n);
     let prevTimestamp = NO_TIMESTAMP;
@@ -93,7 +95,7 @@ export class TimeIndex {
       writeInt64(buf, at, this.timestamps[i] ?? NO_TIMESTAMP);
       buf.writeInt32BE(this.relativeOffsets[i] ?? 0, at + 8);
     }
-    this.fs.write(this.handle, [buf], this.persisted * TIME_INDEX_ENTRY_BYTES);
+    this.fs.write(this.file.get(), [buf], this.persisted * TIME_INDEX_ENTRY_BYTES);
     this.persisted = this.count;
     this.writeGeneration++;
   }
@@ -108,7 +110,7 @@ export class TimeIndex {
   clear(): void {
     this.count = 0;
     this.persisted = 0;
-    this.fs.truncate(this.handle, 0);
+    this.fs.truncate(this.file.get(), 0);
     this.writeGeneration++;
   }
 

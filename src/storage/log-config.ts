@@ -6,6 +6,8 @@ export const SEGMENT_MS_CONFIG = 'segment.ms';
 export const INDEX_INTERVAL_BYTES_CONFIG = 'index.interval.bytes';
 export const FLUSH_MESSAGES_CONFIG = 'flush.messages';
 export const FLUSH_MS_CONFIG = 'flush.ms';
+export const CLEANUP_POLICY_CONFIG = 'cleanup.policy';
+export const MAX_COMPACTION_LAG_MS_CONFIG = 'max.compaction.lag.ms';
 
 /** Kafka's Long.MAX_VALUE default for flush.messages/flush.ms, as the nearest number. */
 export const LONG_MAX_VALUE = 9223372036854775807;
@@ -42,10 +44,21 @@ function override(configs: Readonly<Record<string, string>>, key: string, fallba
   return Number.isFinite(value) && value >= min ? value : fallback;
 }
 
+/**
+ * Kafka's LogConfig.maxSegmentMs: a compacted log rolls its active segment at
+ * min(segment.ms, max.compaction.lag.ms), so no record waits in the active segment (which the cleaner
+ * never touches) longer than the topic's maximum compaction lag.
+ */
+function rollMs(configs: Readonly<Record<string, string>>, segmentMs: number): number {
+  const compact = (configs[CLEANUP_POLICY_CONFIG] ?? '').split(',').map((p) => p.trim()).includes('compact');
+  const maxLag = override(configs, MAX_COMPACTION_LAG_MS_CONFIG, Number.POSITIVE_INFINITY, 1);
+  return compact && Number.isFinite(maxLag) ? Math.min(segmentMs, maxLag) : segmentMs;
+}
+
 export function resolveLogConfig(defaults: LogManagerOptions, configs: Readonly<Record<string, string>>): LogConfig {
   return {
     segmentBytes: Math.min(override(configs, SEGMENT_BYTES_CONFIG, defaults.segmentBytes, 1), MAX_SEGMENT_BYTES),
-    segmentMs: override(configs, SEGMENT_MS_CONFIG, defaults.segmentMs, 1),
+    segmentMs: rollMs(configs, override(configs, SEGMENT_MS_CONFIG, defaults.segmentMs, 1)),
     indexIntervalBytes: override(configs, INDEX_INTERVAL_BYTES_CONFIG, defaults.indexIntervalBytes, 0),
     flushMessages: override(configs, FLUSH_MESSAGES_CONFIG, defaults.flushMessages, 1),
     flushMs: override(configs, FLUSH_MS_CONFIG, defaults.flushMs, 0),

@@ -9,7 +9,7 @@
  *   3. ratios Fjord / platformatic and Fjord / KafkaJS against the issue's targets;
  *   4. with --profile, `node --cpu-prof` on Fjord's load child for each case, ranked by self time.
  *
- *   node dist/tools/bench-clients.js [--seconds N] [--runs R] [--consume-runs R] [--quick] [--profile] [--json FILE]
+ *   node dist/tools/bench-clients.js [--seconds N] [--runs R] [--consume-runs R] [--quick] [--profile] [--skip-consume] [--json FILE]
  *                                    [--max-load L] [--wait-quiet S] [--max-busy C] [--wait-quiet-run S]
  *                                    [--partition-fetch-bytes N]
  *                                    [--only fjord,kafkajs,...]
@@ -81,6 +81,8 @@ interface Options {
   clients: ClientName[];
   fjordProducer: Record<string, unknown> | undefined;
   fjordConsumer: Record<string, unknown> | undefined;
+  /** --skip-consume: measure produce only (quicker iterations on the producer). */
+  skipConsume: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -97,12 +99,12 @@ function parseArgs(argv: readonly string[]): Options {
     return n;
   };
   const withValue = new Set(['--seconds', '--runs', '--consume-runs', '--json', '--max-load', '--wait-quiet', '--max-busy', '--wait-quiet-run', '--partition-fetch-bytes', '--only', '--fjord-producer', '--fjord-consumer']);
-  const known = new Set(['--quick', '--profile', ...withValue]);
+  const known = new Set(['--quick', '--profile', '--skip-consume', ...withValue]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!known.has(a)) {
       throw new Error(
-        `unknown argument ${a}; usage: bench-clients [--seconds N] [--runs R] [--consume-runs R] [--quick] [--profile] [--json FILE] [--max-load L] [--wait-quiet S] [--max-busy C] [--wait-quiet-run S] [--partition-fetch-bytes N] ` +
+        `unknown argument ${a}; usage: bench-clients [--seconds N] [--runs R] [--consume-runs R] [--quick] [--profile] [--skip-consume] [--json FILE] [--max-load L] [--wait-quiet S] [--max-busy C] [--wait-quiet-run S] [--partition-fetch-bytes N] ` +
           '[--only CLIENTS] [--fjord-producer JSON] [--fjord-consumer JSON]',
       );
     }
@@ -124,6 +126,7 @@ function parseArgs(argv: readonly string[]): Options {
     clients: only(value('--only')),
     fjordProducer: json('--fjord-producer', value('--fjord-producer')),
     fjordConsumer: json('--fjord-consumer', value('--fjord-consumer')),
+    skipConsume: argv.includes('--skip-consume'),
   };
 }
 
@@ -364,14 +367,14 @@ async function main(): Promise<void> {
   const prefills: Measured[] = [];
   const broker = await Broker.start();
   try {
-    for (const valueBytes of VALUE_SIZES) {
+    for (const valueBytes of o.skipConsume ? [] : VALUE_SIZES) {
       const topic = consumeTopic(valueBytes);
       await ensureTopic(broker.port, topic);
       const p = await runLoad({ mode: 'prefill', port: broker.port, topic, valueBytes, records: prefillRecords(valueBytes, o.quick) }, broker);
       prefills.push(p);
       log(`prefilled ${topic}: ${p.records} records in ${fmt(p.seconds, 2)} s`);
     }
-    for (let r = 0; r < o.consumeRuns; r++) {
+    for (let r = 0; r < (o.skipConsume ? 0 : o.consumeRuns); r++) {
       loadDuring.push(`before consume run ${r + 1}: ${showLoad(await loadavg())}`);
       for (const valueBytes of VALUE_SIZES) {
         for (const client of order(r, o.clients)) {
@@ -382,7 +385,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    if (o.profile && o.clients.includes('fjord')) {
+    if (o.profile && o.clients.includes('fjord') && !o.skipConsume) {
       for (const valueBytes of VALUE_SIZES) {
         await quietBeforeRun(o);
         const p = await profiled('consume', valueBytes, (nodeArgs) => measureConsume(broker, 'fjord', valueBytes, o, nodeArgs));
@@ -446,24 +449,26 @@ async function main(): Promise<void> {
   out.push('');
   out.push(table('produce'));
   out.push('');
-  out.push(`### Consume from the beginning (${VALUE_SIZES.map((s) => `${prefillRecords(s, o.quick).toLocaleString('en-US')} × ${sizeLabel(s)}`).join(', ')}; first record to last)`);
-  out.push('');
-  out.push(
-    `Pre-filled once by Fjord's producer (batches up to ${FJORD_BATCH_SIZE / 1024} KiB). Every client: fetch max ${FETCH_MAX_BYTES / 2 ** 20} MiB, partition max ${fmt(o.partitionFetchBytes / 1024, 0)} KiB, max wait ${FETCH_MAX_WAIT_MS} ms; ` +
-      `every record's value length is read. Fjord: \`assign()\` + \`poll({ maxRecords: ${FJORD_POLL_MAX_RECORDS} })\` (CRC checks on, the default). ` +
-      'KafkaJS: a new group, `run({ eachBatch })`, autoCommit off. platformatic: a new group, `consume({ mode: EARLIEST, autocommit: false })`, `data` events. ' +
-      'The first delivery opens the window and is not counted; "first record after" includes connecting and, for the group clients, the join (group.initial.rebalance.delay.ms = 3 s).',
-  );
-  if (o.fjordConsumer !== undefined) out.push('', `Fjord consumer overrides: \`${JSON.stringify(o.fjordConsumer)}\`.`);
-  out.push('');
-  out.push(`Pre-fill rate (Fjord producer, for reference): ${prefills.map((p, i) => `${sizeLabel(VALUE_SIZES[i]!)} ${fmt(p.recordsPerSecond, 0)} records/s`).join(', ')}.`);
-  out.push('');
-  out.push(table('consume'));
-  out.push('');
+  if (!o.skipConsume) {
+    out.push(`### Consume from the beginning (${VALUE_SIZES.map((s) => `${prefillRecords(s, o.quick).toLocaleString('en-US')} × ${sizeLabel(s)}`).join(', ')}; first record to last)`);
+    out.push('');
+    out.push(
+      `Pre-filled once by Fjord's producer (batches up to ${FJORD_BATCH_SIZE / 1024} KiB). Every client: fetch max ${FETCH_MAX_BYTES / 2 ** 20} MiB, partition max ${fmt(o.partitionFetchBytes / 1024, 0)} KiB, max wait ${FETCH_MAX_WAIT_MS} ms; ` +
+        `every record's value length is read. Fjord: \`assign()\` + \`poll({ maxRecords: ${FJORD_POLL_MAX_RECORDS} })\` (CRC checks on, the default). ` +
+        'KafkaJS: a new group, `run({ eachBatch })`, autoCommit off. platformatic: a new group, `consume({ mode: EARLIEST, autocommit: false })`, `data` events. ' +
+        'The first delivery opens the window and is not counted; "first record after" includes connecting and, for the group clients, the join (group.initial.rebalance.delay.ms = 3 s).',
+    );
+    if (o.fjordConsumer !== undefined) out.push('', `Fjord consumer overrides: \`${JSON.stringify(o.fjordConsumer)}\`.`);
+    out.push('');
+    out.push(`Pre-fill rate (Fjord producer, for reference): ${prefills.map((p, i) => `${sizeLabel(VALUE_SIZES[i]!)} ${fmt(p.recordsPerSecond, 0)} records/s`).join(', ')}.`);
+    out.push('');
+    out.push(table('consume'));
+    out.push('');
+  }
   out.push('### Ratios (median records/s) and targets');
   out.push('');
   const verdicts: string[][] = [];
-  for (const mode of ['produce', 'consume'] as const) {
+  for (const mode of o.skipConsume ? (['produce'] as const) : (['produce', 'consume'] as const)) {
     for (const valueBytes of VALUE_SIZES) {
       const med = (c: ClientName): number => median(results[mode][valueBytes]![c].map((m) => m.recordsPerSecond));
       const cells = (['platformatic', 'kafkajs'] as const).flatMap((other) => {

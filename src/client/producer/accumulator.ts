@@ -1,3 +1,4 @@
+import type { Clock } from '../../io/clock.js';
 import { ProducerBatch } from './batch.js';
 import { Deque } from './deque.js';
 import type { PendingRecord } from './pending-record.js';
@@ -10,6 +11,9 @@ export interface PartitionQueue {
   readonly batches: Deque<ProducerBatch>;
   /** A batch of this partition is in flight; the next one waits for its outcome (see Sender). */
   muted: boolean;
+  /** Encoded bytes and records of the partition's last drained batch: where its next batch starts. */
+  lastBatchBytes: number;
+  lastBatchRecords: number;
 }
 
 export interface ReadyOptions {
@@ -46,7 +50,10 @@ export class RecordAccumulator {
   /** One entry per partition with queued batches or a batch in flight; emptied ones are dropped. */
   private readonly queues = new Map<string, Map<number, PartitionQueue>>();
 
-  constructor(private readonly batchSize: number) {}
+  constructor(
+    private readonly batchSize: number,
+    private readonly clock: Pick<Clock, 'now'>,
+  ) {}
 
   /** Would a record of `size` bytes open a new batch in this partition? (KIP-480's moment to move on.) */
   startsNewBatch(topic: string, partition: number, size: number): boolean {
@@ -55,7 +62,7 @@ export class RecordAccumulator {
   }
 
   /** Append to the partition's open batch; true when a batch was opened or filled (the sender should look). */
-  append(record: PendingRecord, partition: number, now: number): boolean {
+  append(record: PendingRecord, partition: number): boolean {
     const q = this.queue(record.topic, partition);
     const last = q.batches.last();
     if (last !== undefined && last.fits(record.size, this.batchSize)) {
@@ -64,7 +71,11 @@ export class RecordAccumulator {
       return last.closed;
     }
     if (last !== undefined) last.closed = true;
-    const batch = new ProducerBatch(record.topic, partition, now);
+    // Start the buffer a little above the partition's last batch (never above batchSize), so a
+    // steady partition writes each batch into one buffer, without regrowing it.
+    const previous = last?.encodedBytes ?? q.lastBatchBytes;
+    const hint = Math.min(this.batchSize, Math.ceil(previous * 1.25));
+    const batch = new ProducerBatch(record.topic, partition, this.clock.now(), this.batchSize, hint, Math.ceil((last?.count ?? q.lastBatchRecords) * 1.25));
     batch.append(record);
     if (batch.sizeBytes >= this.batchSize) batch.closed = true;
     q.batches.push(batch);
@@ -115,7 +126,11 @@ export class RecordAccumulator {
   /** Take the head batch of a partition for sending: it is closed to further appends from now on. */
   take(q: PartitionQueue): ProducerBatch | undefined {
     const b = q.batches.shift();
-    if (b !== undefined) b.closed = true;
+    if (b !== undefined) {
+      b.closed = true;
+      q.lastBatchBytes = b.encodedBytes;
+      q.lastBatchRecords = b.count;
+    }
     return b;
   }
 
@@ -161,7 +176,7 @@ export class RecordAccumulator {
     let byPartition = this.queues.get(topic);
     if (byPartition === undefined) this.queues.set(topic, (byPartition = new Map()));
     let q = byPartition.get(partition);
-    if (q === undefined) byPartition.set(partition, (q = { topic, partition, batches: new Deque(), muted: false }));
+    if (q === undefined) byPartition.set(partition, (q = { topic, partition, batches: new Deque(), muted: false, lastBatchBytes: 0, lastBatchRecords: 0 }));
     return q;
   }
 

@@ -34,6 +34,13 @@ export class BufferMemory {
     }
   }
 
+  /** Take `bytes` now if that is possible without waiting (acquire's fast path); false: use acquire. */
+  tryTake(bytes: number): boolean {
+    if (this.waiting.length !== 0 || this.used + bytes > this.limit) return false;
+    this.used += bytes;
+    return true;
+  }
+
   release(bytes: number): void {
     this.used -= bytes;
     this.pump();

@@ -166,7 +166,7 @@ export class Idempotence {
       b.baseSequence = seq;
       b.mayBeWritten = false;
       if (b.built !== null) restampBatch(b.built, b.producerId, b.producerEpoch, seq);
-      seq = incrementSequence(seq, b.records.length);
+      seq = incrementSequence(seq, b.count);
     }
     s.producerId = this.producerId;
     s.producerEpoch = this.producerEpoch;
@@ -181,7 +181,7 @@ export class Idempotence {
       batch.producerEpoch = s.producerEpoch;
       batch.baseSequence = s.nextSequence;
       batch.drainOrder = this.drainCounter++;
-      s.nextSequence = incrementSequence(s.nextSequence, batch.records.length);
+      s.nextSequence = incrementSequence(s.nextSequence, batch.count);
     }
     s.inflight.push(batch);
   }

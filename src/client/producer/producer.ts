@@ -11,7 +11,9 @@ import { BufferMemory } from './buffer-memory.js';
 import { resolveProducerConfig, type ProducerConfig } from './config.js';
 import { Deque } from './deque.js';
 import { MetadataRefresher } from './metadata-refresher.js';
-import { BATCH_OVERHEAD_BYTES, estimateRecordSize, normalizeHeaders, type PendingRecord } from './pending-record.js';
+import { BATCH_OVERHEAD_BYTES, NO_HEADERS, estimateRecordSize, normalizeHeaders, PendingRecord, type RecordSink } from './pending-record.js';
+import { FlushEpochs } from './flush-epochs.js';
+import { SendBatchCall } from './send-batch-call.js';
 import { Sender, deliveryTimeoutError } from './sender.js';
 import { Idempotence, brokerProducerIdSource } from './idempotence.js';
 import { TransactionManager } from './transaction-manager.js';
@@ -19,6 +21,35 @@ import type { ConsumerGroupMetadata } from '../group/consumer-coordinator.js';
 import type { Producer, ProducerOptions, ProducerRecord, RecordMetadata, TransactionOffset } from './types.js';
 
 /** Create a producer. Connections open lazily, on the first send. */
+/**
+ * `new Promise(executor)` hands its resolving functions to the executor; this one parks them here
+ * for the caller to pick up at once, so a send() allocates no executor closure (it is called
+ * synchronously by the Promise constructor, so nothing can run in between).
+ */
+let capturedResolve: ((value: never) => void) | null = null;
+let capturedReject: ((err: Error) => void) | null = null;
+function captureExecutor(resolve: (value: never) => void, reject: (err: Error) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+function newPromise<T>(): Promise<T> {
+  return new Promise<T>(captureExecutor as (resolve: (value: T | PromiseLike<T>) => void, reject: (err: Error) => void) => void);
+}
+
+/** The resolving functions of the promise newPromise() just made. */
+function takeResolve<T>(): (value: T | PromiseLike<T>) => void {
+  const resolve = capturedResolve as unknown as (value: T | PromiseLike<T>) => void;
+  capturedResolve = null;
+  return resolve;
+}
+
+function takeReject(): (err: Error) => void {
+  const reject = capturedReject!;
+  capturedReject = null;
+  return reject;
+}
+
 export function createProducer<K = Buffer | null, V = Buffer | null>(options: ProducerOptions<K, V>): Producer<K, V> {
   return new KafkaProducer<K, V>(options);
 }
@@ -50,15 +81,14 @@ class KafkaProducer<K, V> implements Producer<K, V> {
    * Bounded by bufferMemory, like everything admitted.
    */
   private readonly awaitingMetadata = new Map<string, Deque<PendingRecord>>();
-  /** Promises of records not yet settled, for flush: as bounded as the records themselves. */
+  /** Records sent and not yet settled, per flush epoch: what flush() waits for. */
+  private readonly epochs = new FlushEpochs();
   /**
-   * flush() waits for the records sent before it, not for later ones: sends are counted per flush
-   * epoch (a counter per epoch instead of a tracked promise per record, which cost a promise and a Set
-   * entry for every send).
+   * The record instance reused by send() for records appended at once (see submit). Busy while one
+   * is being appended, in case a partitioner calls send() again: that one gets its own instance.
    */
-  private epoch = 0;
-  private readonly outstanding = new Map<number, number>();
-  private readonly epochWaiters: Array<{ epoch: number; resolve: () => void }> = [];
+  private readonly staging = new PendingRecord('', null, null, null, NO_HEADERS, 0, 0, 0, 0, this.epochs, () => undefined, 0);
+  private stagingBusy = false;
   /** Partitions with a leader, per metadata snapshot, for the sticky partitioner. */
   private readonly availableCache = new WeakMap<TopicInfo, number[]>();
   private flushing = 0;
@@ -73,7 +103,7 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     // The cluster's clock keeps the process alive while records wait for linger or a retry.
     this.clock = this.cluster.options.clock;
     this.memory = new BufferMemory(this.config.bufferMemory, (r) => this.admit(r));
-    this.accumulator = new RecordAccumulator(this.config.batchSize);
+    this.accumulator = new RecordAccumulator(this.config.batchSize, this.clock);
     this.metadata = new MetadataRefresher(this.cluster, this.clock, this.config.retryBackoffMs, options.metadataMaxAgeMs ?? 300_000, () => this.onMetadata());
     const transactionalId = this.config.transactionalId;
     this.idempotence = this.config.idempotent
@@ -115,75 +145,63 @@ class KafkaProducer<K, V> implements Producer<K, V> {
   }
 
   send(record: ProducerRecord<K, V>): Promise<RecordMetadata> {
-    let fields: Omit<PendingRecord, 'resolve' | 'reject'>;
+    const promise = newPromise<RecordMetadata>();
+    const resolve = takeResolve<RecordMetadata>();
+    const reject = takeReject(); // kept only if prepare refuses the record
+    let r: PendingRecord;
     try {
-      fields = this.prepare(record);
+      r = this.prepare(record, resolve, 0);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      reject(err instanceof Error ? err : new Error(String(err)));
+      return promise;
     }
-    const epoch = this.epoch;
-    this.outstanding.set(epoch, (this.outstanding.get(epoch) ?? 0) + 1);
-    let settle!: Pick<PendingRecord, 'resolve' | 'reject'>;
-    const promise = new Promise<RecordMetadata>((resolve, reject) => {
-      settle = {
-        resolve: (m) => {
-          this.settled(epoch);
-          resolve(m);
-        },
-        reject: (e) => {
-          this.settled(epoch);
-          reject(e);
-        },
-      };
-    });
-    // A literal, not a spread: one hidden class for every record and no per-record copying (the
-    // spread cost ~2 us a record and was the producer's largest cost in the client benchmark).
-    this.memory.acquire({
-      topic: fields.topic,
-      requestedPartition: fields.requestedPartition,
-      key: fields.key,
-      value: fields.value,
-      headers: fields.headers,
-      timestamp: fields.timestamp,
-      size: fields.size,
-      deadline: fields.deadline,
-      resolve: settle.resolve,
-      reject: settle.reject,
-    });
+    this.submit(r);
     return promise;
   }
 
-  private settled(epoch: number): void {
-    const left = (this.outstanding.get(epoch) ?? 1) - 1;
-    if (left > 0) {
-      this.outstanding.set(epoch, left);
-      return;
-    }
-    this.outstanding.delete(epoch);
-    for (let i = this.epochWaiters.length - 1; i >= 0; i--) {
-      const w = this.epochWaiters[i]!;
-      if (!this.anyOutstanding(w.epoch)) {
-        this.epochWaiters.splice(i, 1);
-        w.resolve();
-      }
-    }
-  }
-
-  /** Are records sent in epochs up to `upTo` still waiting for their outcome? */
-  private anyOutstanding(upTo: number): boolean {
-    for (const e of this.outstanding.keys()) if (e <= upTo) return true;
-    return false;
-  }
-
+  /** One promise for the whole call (not one per record); each record goes through send's path. */
   sendBatch(records: readonly ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
-    return Promise.all(records.map((r) => this.send(r)));
+    if (records.length === 0) return Promise.resolve([]);
+    const promise = newPromise<RecordMetadata[]>();
+    const call = new SendBatchCall(records.length, takeResolve<RecordMetadata[]>(), takeReject());
+    for (let i = 0; i < records.length; i++) {
+      let r: PendingRecord;
+      try {
+        r = this.prepare(records[i]!, call, i);
+      } catch (err) {
+        call.rejected(i, err instanceof Error ? err : new Error(String(err)));
+        continue;
+      }
+      this.submit(r);
+    }
+    return promise;
+  }
+
+  /**
+   * Hand a prepared record on. The common case (memory free, nobody waiting, the topic's metadata
+   * known) appends it at once, from the reused staging instance: the batch copies what it needs, so
+   * nothing per record is allocated here. Anything else takes the general path with its own copy.
+   */
+  private submit(r: PendingRecord): void {
+    if (r === this.staging) {
+      const meta = this.awaitingMetadata.size === 0 || !this.awaitingMetadata.has(r.topic) ? this.cluster.topics.get(r.topic) : undefined;
+      if (meta !== undefined && (r.requestedPartition === null || r.requestedPartition < meta.partitions.length) && this.memory.tryTake(r.size)) {
+        this.stagingBusy = true;
+        try {
+          this.append(r, meta);
+        } finally {
+          this.stagingBusy = false;
+        }
+        return;
+      }
+      r = r.copy();
+    }
+    this.memory.acquire(r);
   }
 
   async flush(): Promise<void> {
-    const upTo = this.epoch;
-    if (!this.anyOutstanding(upTo)) return;
-    this.epoch++;
-    const pending = new Promise<void>((resolve) => this.epochWaiters.push({ epoch: upTo, resolve }));
+    const pending = this.epochs.mark();
+    if (pending === null) return;
     this.flushing++;
     this.wakeup();
     try {
@@ -234,8 +252,11 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     return this.closing;
   }
 
-  /** Serialize and check a record, synchronously: a bad record is refused before it holds anything. */
-  private prepare(record: ProducerRecord<K, V>): Omit<PendingRecord, 'resolve' | 'reject'> {
+  /**
+   * Serialize and check a record, synchronously: a bad record is refused (throws) before it holds
+   * anything. Its outcome goes to `sink`: a send() promise's resolve function, or a sendBatch() call.
+   */
+  private prepare(record: ProducerRecord<K, V>, sink: RecordSink, index: number): PendingRecord {
     if (this.closed) throw new ClientError('CLIENT_CLOSED', 'The producer is closed');
     if (this.idempotence !== null) {
       if (this.txn !== null) {
@@ -261,7 +282,24 @@ class KafkaProducer<K, V> implements Producer<K, V> {
     if (size + BATCH_OVERHEAD_BYTES > limit) {
       throw new KafkaProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `The record is ${size + BATCH_OVERHEAD_BYTES} bytes when serialized, more than maxRequestSize or bufferMemory (${limit})`);
     }
-    return { topic, requestedPartition: partition, key, value, headers, timestamp, size, deadline: now + this.config.deliveryTimeoutMs };
+    const deadline = now + this.config.deliveryTimeoutMs;
+    const epoch = this.epochs.add();
+    // A class, not a literal or a spread: one hidden class for every record and no per-record copying
+    // (a spread cost ~2 us a record and was once the producer's largest cost in the client benchmark).
+    if (this.stagingBusy) return new PendingRecord(topic, partition, key, value, headers, timestamp, size, deadline, epoch, this.epochs, sink, index);
+    const r = this.staging;
+    r.topic = topic;
+    r.requestedPartition = partition;
+    r.key = key;
+    r.value = value;
+    r.headers = headers;
+    r.timestamp = timestamp;
+    r.size = size;
+    r.deadline = deadline;
+    r.epoch = epoch;
+    r.sink = sink;
+    r.index = index;
+    return r;
   }
 
   /** A record got its buffer memory: append it now if its topic's metadata is known, else wait for it. */
@@ -305,7 +343,7 @@ class KafkaProducer<K, V> implements Producer<K, V> {
       }
       this.txn.addPartition(r.topic, partition);
     }
-    if (this.accumulator.append(r, partition, this.clock.now())) this.wakeup();
+    if (this.accumulator.append(r, partition)) this.wakeup();
   }
 
   private partitionOf(r: PendingRecord, meta: TopicInfo): number {

@@ -1,12 +1,11 @@
 import type { Clock } from '../../io/clock.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.js';
-import { buildRecordBatch } from '../../protocol/records/index.js';
 import type { BrokerConnection } from '../broker-connection.js';
 import type { Cluster } from '../cluster.js';
 import { ClientError, KafkaProtocolError, isRetriable } from '../errors.js';
 import type { PartitionQueue, RecordAccumulator } from './accumulator.js';
-import type { ProducerBatch } from './batch.js';
+import type { BatchStamp, ProducerBatch } from './batch.js';
 import type { BufferMemory } from './buffer-memory.js';
 import type { ProducerConfig } from './config.js';
 import type { MetadataRefresher } from './metadata-refresher.js';
@@ -89,9 +88,11 @@ export class Sender {
   private readonly idem: Idempotence | null;
   private readonly gate: ((q: PartitionQueue) => boolean) | null;
   private drainCursor = 0;
+  private readonly stamp: BatchStamp;
 
   constructor(private readonly d: SenderDeps) {
     this.idem = d.idempotence;
+    this.stamp = { compression: d.config.compression, isTransactional: d.transactions !== null };
     // With idempotence the broker keeps order (it refuses gaps, and retries resend the same
     // sequence), so a partition may have up to 5 batches in flight instead of one.
     this.guardOrder = d.config.retries > 0 && this.idem === null;
@@ -117,7 +118,7 @@ export class Sender {
     const { nodes, leaderless, nextCheck } = this.d.accumulator.ready(
       { now, lingerMs: this.d.config.lingerMs, drainAll, gate: this.gate },
       (topic, partition) => this.leaderOf(topic, partition),
-      (batch) => this.fail(batch, deliveryTimeoutError(batch.records.length, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, batch.lastError)),
+      (batch) => this.fail(batch, deliveryTimeoutError(batch.count, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, batch.lastError)),
     );
     let next = Math.min(nextCheck, idNext);
     for (const topic of leaderless) this.d.metadata.request(topic);
@@ -176,15 +177,10 @@ export class Sender {
     const sendable: ProducerBatch[] = [];
     for (const b of batches) {
       try {
-        b.built ??= await buildRecordBatch({
-          // Pending records already carry key, value, headers and timestamp: no copy per record.
-          records: b.records,
-          compression: this.d.config.compression,
-          producerId: b.producerId,
-          producerEpoch: b.producerEpoch,
-          baseSequence: b.baseSequence,
-          isTransactional: this.d.transactions !== null,
-        });
+        // The records were encoded into the batch as they were appended: this fills in the header
+        // and CRC (compressing first if asked), once; retries resend the same bytes.
+        const built = b.build(this.stamp);
+        if (built instanceof Promise) await built;
         sendable.push(b);
       } catch (err) {
         // A codec failure is not going to go away on retry.
@@ -201,7 +197,7 @@ export class Sender {
         byTopic.set(b.topic, (t = { name: b.topic, partitionData: [] }));
         body.topicData.push(t);
       }
-      t.partitionData.push({ index: b.partition, records: b.built });
+      t.partitionData.push({ index: b.partition, records: b.built! });
     }
 
     let conn: BrokerConnection | null = null;
@@ -279,7 +275,7 @@ export class Sender {
     if (!retriable || batch.attempts > this.d.config.retries) {
       this.fail(batch, err);
     } else if (now >= batch.deadline) {
-      this.fail(batch, deliveryTimeoutError(batch.records.length, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, err));
+      this.fail(batch, deliveryTimeoutError(batch.count, `${batch.topic}-${batch.partition}`, this.d.config.deliveryTimeoutMs, err));
     } else {
       batch.retryAt = now + this.d.config.retryBackoffMs;
       this.d.accumulator.requeue(batch);
@@ -287,17 +283,14 @@ export class Sender {
   }
 
   private complete(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: bigint): void {
-    const appendTime = logAppendTimeMs >= 0n ? Number(logAppendTimeMs) : null;
-    batch.records.forEach((r, i) => {
-      r.resolve({ topic: batch.topic, partition: batch.partition, offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i), timestamp: appendTime ?? r.timestamp });
-    });
+    batch.resolveAll(baseOffset, logAppendTimeMs >= 0n ? Number(logAppendTimeMs) : -1);
     this.d.memory.release(batch.reservedBytes);
   }
 
   /** Settle a batch that will not be sent again (also used for a transaction's undrained batches). */
   fail(batch: ProducerBatch, err: Error): void {
     this.d.transactions?.onBatchFailed(err, batch.baseSequence >= 0);
-    for (const r of batch.records) r.reject(err);
+    batch.rejectAll(err);
     this.d.memory.release(batch.reservedBytes);
   }
 }

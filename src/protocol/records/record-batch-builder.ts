@@ -55,9 +55,110 @@ export interface BuildRecordBatchOptions {
   timestampType?: TimestampType;
 }
 
-interface EncodedHeader {
-  key: Buffer;
-  value: Buffer | null;
+/**
+ * Bytes of one record's body (everything after its length varint), for records written with
+ * `writeRecord`. `headerKeyBytes` is the sum of Buffer.byteLength(key) over the headers.
+ */
+export function sizeOfRecordBody(
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[],
+): number {
+  let body = 1 + sizeOfVarint(timestampDelta) + sizeOfVarint(offsetDelta) + sizeOfNullableBytes(key) + sizeOfNullableBytes(value) + sizeOfVarint(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    const k = Buffer.byteLength(h.key, 'utf8');
+    body += sizeOfVarint(k) + k + sizeOfNullableBytes(h.value);
+  }
+  return body;
+}
+
+/**
+ * Write one record (length varint, then body) at `pos`, straight into the batch buffer: no object per
+ * record or per header. `body` is `sizeOfRecordBody` of the same fields. Returns the new position.
+ */
+export function writeRecord(
+  buf: Buffer,
+  pos: number,
+  body: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[],
+): number {
+  pos = writeVarint(buf, pos, body);
+  buf[pos++] = 0; // record attributes: unused by Kafka
+  pos = writeVarint(buf, pos, timestampDelta);
+  pos = writeVarint(buf, pos, offsetDelta);
+  pos = writeNullableBytes(buf, pos, key);
+  pos = writeNullableBytes(buf, pos, value);
+  pos = writeVarint(buf, pos, headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    const k = Buffer.byteLength(h.key, 'utf8');
+    pos = writeVarint(buf, pos, k);
+    pos += buf.write(h.key, pos, k, 'utf8');
+    pos = writeNullableBytes(buf, pos, h.value);
+  }
+  return pos;
+}
+
+export interface RecordBatchHeaderFields {
+  baseOffset?: bigint | number;
+  /** Records in the batch; the last offset delta is count - 1 unless given. */
+  count: number;
+  lastOffsetDelta?: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  compression?: CompressionCodec;
+  producerId?: bigint | number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  isTransactional?: boolean;
+  isControl?: boolean;
+  partitionLeaderEpoch?: number;
+  timestampType?: TimestampType;
+}
+
+/**
+ * Fill in the 61-byte header of `batch` (whose records, compressed or not, already follow it and
+ * end at batch.length) and its CRC. Used by buildRecordBatch and by the producer, which writes
+ * records into the batch buffer as they are sent and finishes the batch when it drains it.
+ */
+export function writeRecordBatchHeader(batch: Buffer, f: RecordBatchHeaderFields): Buffer {
+  let attributes = f.compression ?? 0;
+  if (f.timestampType === 1) attributes |= TIMESTAMP_TYPE_MASK;
+  if (f.isTransactional === true) attributes |= TRANSACTIONAL_MASK;
+  if (f.isControl === true) attributes |= CONTROL_MASK;
+  writeInt64(batch, f.baseOffset ?? 0, BASE_OFFSET_OFFSET);
+  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+  batch.writeInt32BE(f.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
+  batch.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
+  batch.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
+  batch.writeInt32BE(f.lastOffsetDelta ?? f.count - 1, LAST_OFFSET_DELTA_OFFSET);
+  writeInt64(batch, f.baseTimestamp, BASE_TIMESTAMP_OFFSET);
+  writeInt64(batch, f.maxTimestamp, MAX_TIMESTAMP_OFFSET);
+  writeInt64(batch, f.producerId ?? -1, PRODUCER_ID_OFFSET);
+  batch.writeInt16BE(f.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET);
+  batch.writeInt32BE(f.baseSequence ?? -1, BASE_SEQUENCE_OFFSET);
+  batch.writeInt32BE(f.count, RECORDS_COUNT_OFFSET);
+  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
+  return batch;
+}
+
+/** A signed 64-bit field from a bigint, or from a safe-integer number without a BigInt on the way. */
+function writeInt64(buf: Buffer, v: bigint | number, at: number): void {
+  if (typeof v === 'bigint') {
+    buf.writeBigInt64BE(v, at);
+    return;
+  }
+  if (!Number.isSafeInteger(v)) throw new RangeError(`int64 field ${v} is not a safe integer`);
+  const high = Math.floor(v / 0x1_0000_0000);
+  buf.writeInt32BE(high, at);
+  buf.writeUInt32BE(v - high * 0x1_0000_0000, at + 4);
 }
 
 /** Builds one magic-2 record batch with its CRC filled in. */
@@ -69,23 +170,13 @@ export async function buildRecordBatch(options: BuildRecordBatchOptions): Promis
 
   const baseTimestamp = first.timestamp;
   let maxTimestamp = baseTimestamp;
-  const bodySizes: number[] = [];
-  const encodedHeaders: EncodedHeader[][] = [];
+  const bodySizes: number[] = new Array<number>(records.length);
   let recordsSize = 0;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     if (record.timestamp > maxTimestamp) maxTimestamp = record.timestamp;
-    const headers = (record.headers ?? []).map((h) => ({ key: Buffer.from(h.key, 'utf8'), value: h.value }));
-    let body =
-      1 +
-      sizeOfVarint(record.timestamp - baseTimestamp) +
-      sizeOfVarint(record.offsetDelta ?? i) +
-      sizeOfNullableBytes(record.key) +
-      sizeOfNullableBytes(record.value) +
-      sizeOfVarint(headers.length);
-    for (const header of headers) body += sizeOfNullableBytes(header.key) + sizeOfNullableBytes(header.value);
-    bodySizes.push(body);
-    encodedHeaders.push(headers);
+    const body = sizeOfRecordBody(record.timestamp - baseTimestamp, record.offsetDelta ?? i, record.key, record.value, record.headers ?? NO_HEADERS);
+    bodySizes[i] = body;
     recordsSize += sizeOfVarint(body) + body;
   }
 
@@ -94,18 +185,7 @@ export async function buildRecordBatch(options: BuildRecordBatchOptions): Promis
   const recordsBuf = Buffer.allocUnsafe(pos + recordsSize);
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
-    pos = writeVarint(recordsBuf, pos, bodySizes[i]!);
-    recordsBuf[pos++] = 0; // record attributes: unused by Kafka
-    pos = writeVarint(recordsBuf, pos, record.timestamp - baseTimestamp);
-    pos = writeVarint(recordsBuf, pos, record.offsetDelta ?? i);
-    pos = writeNullableBytes(recordsBuf, pos, record.key);
-    pos = writeNullableBytes(recordsBuf, pos, record.value);
-    const headers = encodedHeaders[i]!;
-    pos = writeVarint(recordsBuf, pos, headers.length);
-    for (const header of headers) {
-      pos = writeNullableBytes(recordsBuf, pos, header.key);
-      pos = writeNullableBytes(recordsBuf, pos, header.value);
-    }
+    pos = writeRecord(recordsBuf, pos, bodySizes[i]!, record.timestamp - baseTimestamp, record.offsetDelta ?? i, record.key, record.value, record.headers ?? NO_HEADERS);
   }
 
   let batch: Buffer;
@@ -117,34 +197,42 @@ export async function buildRecordBatch(options: BuildRecordBatchOptions): Promis
     payload.copy(batch, RECORD_BATCH_HEADER_SIZE);
   }
 
-  let attributes = compression;
-  if (options.timestampType === 1) attributes |= TIMESTAMP_TYPE_MASK;
-  if (options.isTransactional === true) attributes |= TRANSACTIONAL_MASK;
-  if (options.isControl === true) attributes |= CONTROL_MASK;
-
-  batch.writeBigInt64BE(BigInt(options.baseOffset ?? 0), BASE_OFFSET_OFFSET);
-  batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-  batch.writeInt32BE(options.partitionLeaderEpoch ?? -1, PARTITION_LEADER_EPOCH_OFFSET);
-  batch.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  batch.writeInt16BE(attributes, ATTRIBUTES_OFFSET);
-  batch.writeInt32BE(records[records.length - 1]!.offsetDelta ?? records.length - 1, LAST_OFFSET_DELTA_OFFSET);
-  batch.writeBigInt64BE(BigInt(baseTimestamp), BASE_TIMESTAMP_OFFSET);
-  batch.writeBigInt64BE(BigInt(maxTimestamp), MAX_TIMESTAMP_OFFSET);
-  batch.writeBigInt64BE(BigInt(options.producerId ?? -1), PRODUCER_ID_OFFSET);
-  batch.writeInt16BE(options.producerEpoch ?? -1, PRODUCER_EPOCH_OFFSET);
-  batch.writeInt32BE(options.baseSequence ?? -1, BASE_SEQUENCE_OFFSET);
-  batch.writeInt32BE(records.length, RECORDS_COUNT_OFFSET);
-  batch.writeUInt32BE(crc32c(batch.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
-  return batch;
+  const fields: RecordBatchHeaderFields = {
+    baseOffset: options.baseOffset ?? 0,
+    count: records.length,
+    lastOffsetDelta: records[records.length - 1]!.offsetDelta ?? records.length - 1,
+    baseTimestamp,
+    maxTimestamp,
+    compression,
+    producerId: options.producerId ?? -1,
+    producerEpoch: options.producerEpoch ?? -1,
+    baseSequence: options.baseSequence ?? -1,
+    isTransactional: options.isTransactional === true,
+    isControl: options.isControl === true,
+    partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
+  };
+  if (options.timestampType !== undefined) fields.timestampType = options.timestampType;
+  return writeRecordBatchHeader(batch, fields);
 }
+
+const NO_HEADERS: readonly RecordHeader[] = [];
 
 function sizeOfNullableBytes(bytes: Buffer | null): number {
   return bytes === null ? 1 : sizeOfVarint(bytes.length) + bytes.length;
 }
 
 function writeNullableBytes(buf: Buffer, pos: number, bytes: Buffer | null): number {
-  if (bytes === null) return writeVarint(buf, pos, -1);
+  if (bytes === null) {
+    buf[pos] = 1; // zigzag(-1)
+    return pos + 1;
+  }
   pos = writeVarint(buf, pos, bytes.length);
-  bytes.copy(buf, pos);
-  return pos + bytes.length;
+  // Small values: a byte loop beats the native copy's call overhead.
+  const n = bytes.length;
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) buf[pos + i] = bytes[i]!;
+  } else {
+    bytes.copy(buf, pos);
+  }
+  return pos + n;
 }

@@ -81,6 +81,11 @@ function zigzagBig(value: number): bigint {
 }
 
 export function sizeOfVarint(value: number): number {
+  // Fast path: 32-bit values (lengths, deltas), zigzag in integer arithmetic.
+  if ((value | 0) === value) {
+    const raw = ((value << 1) ^ (value >> 31)) >>> 0;
+    return raw < 0x80 ? 1 : raw < 0x4000 ? 2 : raw < 0x20_0000 ? 3 : raw < 0x1000_0000 ? 4 : 5;
+  }
   if (Math.abs(value) > FLOAT_SAFE_MAGNITUDE) return Math.ceil(zigzagBig(value).toString(2).length / 7);
   let raw = zigzag(value);
   let size = 1;
@@ -93,6 +98,15 @@ export function sizeOfVarint(value: number): number {
 
 /** Writes a zigzag varint (any safe integer, so it doubles as varlong); returns the new position. */
 export function writeVarint(buf: Buffer, pos: number, value: number): number {
+  if ((value | 0) === value) {
+    let raw = ((value << 1) ^ (value >> 31)) >>> 0;
+    while (raw >= 0x80) {
+      buf[pos++] = (raw & 0x7f) | 0x80;
+      raw >>>= 7;
+    }
+    buf[pos++] = raw;
+    return pos;
+  }
   if (Math.abs(value) > FLOAT_SAFE_MAGNITUDE) return writeBigVarint(buf, pos, value);
   let raw = zigzag(value);
   while (raw >= 0x80) {

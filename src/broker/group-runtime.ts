@@ -7,7 +7,7 @@ import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../protoco
 import type { Encodable } from '../protocol/encodable.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ProducerStateError, type PartitionLog } from '../storage/types.js';
-import type { TimerHandle } from '../io/clock.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import type { RequestContext } from './request-context.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Broker } from './broker.js';
@@ -31,12 +31,11 @@ export class GroupRuntime {
   readonly coordinator: GroupCoordinator;
   private readonly parked = new Map<number, (response: object) => void>();
   private nextToken = 1;
-  private timer: TimerHandle | null = null;
-  private timerAt: number | null = null;
+  private readonly deadline: DeadlineTimer;
   private readonly appends = new SerialQueue();
-  private closed = false;
 
   constructor(private readonly broker: Broker) {
+    this.deadline = new DeadlineTimer(broker.clock, () => this.tick());
     const c = broker.config;
     this.coordinator = new GroupCoordinator(
       {
@@ -232,22 +231,15 @@ export class GroupRuntime {
   }
 
   private schedule(): void {
-    if (this.closed) return;
-    const next = this.coordinator.nextDeadline();
-    if (next === null) return;
-    if (this.timerAt !== null && this.timerAt <= next) return;
-    this.timer?.cancel();
-    this.timerAt = next;
-    this.timer = this.broker.clock.setTimer(Math.max(0, next - this.broker.clock.now()), () => {
-      this.timer = null;
-      this.timerAt = null;
-      void this.apply(this.coordinator.tick(this.broker.clock.now())).catch((err: unknown) => this.broker.log.error(`group coordinator tick failed: ${String(err)}`));
-    });
+    this.deadline.schedule(this.coordinator.nextDeadline());
+  }
+
+  private tick(): void {
+    void this.apply(this.coordinator.tick(this.broker.clock.now())).catch((err: unknown) => this.broker.log.error(`group coordinator tick failed: ${String(err)}`));
   }
 
   close(): void {
-    this.closed = true;
-    this.timer?.cancel();
+    this.deadline.close();
   }
 }
 

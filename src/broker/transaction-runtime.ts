@@ -12,7 +12,7 @@ import { TransactionCoordinator, type Effects, type MarkerRequest } from '../coo
 import type { TransactionStateRecord } from '../coordinator/transaction/transaction-log-records.js';
 import { offsetsPartitionFor } from '../coordinator/group/offsets-topic-records.js';
 import { ProducerStateError, type PartitionLog } from '../storage/types.js';
-import type { TimerHandle } from '../io/clock.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { PartitionWaiters } from './partition-waiters.js';
 import { OFFSETS_TOPIC } from './group-runtime.js';
 import type { Broker } from './broker.js';
@@ -42,13 +42,12 @@ export interface TxnProblem {
 export class TransactionRuntime {
   readonly coordinator: TransactionCoordinator;
   private nextToken = 1;
-  private timer: TimerHandle | null = null;
-  private timerAt: number | null = null;
-  private closed = false;
+  private readonly deadline: DeadlineTimer;
   /** producer id -> transactional id, rebuilt from the coordinator when a lookup misses. */
   private byProducerId = new Map<number, string>();
 
   constructor(private readonly broker: Broker) {
+    this.deadline = new DeadlineTimer(broker.clock, () => this.tick());
     const c = broker.config;
     this.coordinator = new TransactionCoordinator(
       {
@@ -183,7 +182,7 @@ export class TransactionRuntime {
 
   /** Write one transaction's markers to all its partitions, fsync them, then tell the coordinator. */
   private sendMarkers(m: MarkerRequest): void {
-    if (this.closed) return;
+    if (this.deadline.isClosed) return;
     void this.writeMarkers(m).then(
       () => this.apply(this.coordinator.markersWritten(m.transactionalId, m.producerId, m.producerEpoch, this.broker.clock.now())),
       (err: unknown) => {
@@ -199,22 +198,15 @@ export class TransactionRuntime {
   }
 
   private schedule(): void {
-    if (this.closed) return;
-    const next = this.coordinator.nextDeadline();
-    if (next === null) return;
-    if (this.timerAt !== null && this.timerAt <= next) return;
-    this.timer?.cancel();
-    this.timerAt = next;
-    this.timer = this.broker.clock.setTimer(Math.max(0, next - this.broker.clock.now()), () => {
-      this.timer = null;
-      this.timerAt = null;
-      void this.apply(this.coordinator.tick(this.broker.clock.now())).catch((err: unknown) => this.broker.log.error(`transaction coordinator tick failed: ${String(err)}`));
-    });
+    this.deadline.schedule(this.coordinator.nextDeadline());
+  }
+
+  private tick(): void {
+    void this.apply(this.coordinator.tick(this.broker.clock.now())).catch((err: unknown) => this.broker.log.error(`transaction coordinator tick failed: ${String(err)}`));
   }
 
   close(): void {
-    this.closed = true;
-    this.timer?.cancel();
+    this.deadline.close();
   }
 }
 

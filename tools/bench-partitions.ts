@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { systemClock } from '../src/io/clock.js';
 import type { FileHandle, FileSystem, OpenFlags } from '../src/io/file-system.js';
+import { ForwardingFileSystem } from '../src/io/forwarding-file-system.js';
 import { nodeFileSystem } from '../src/io/node-file-system.js';
 import { startBroker } from '../src/io/start-broker.js';
 import { buildRecordBatch } from '../src/protocol/records/record-batch-builder.js';
@@ -64,66 +65,23 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 /** Counts descriptors the engine opens through its FileSystem (writeFileAtomic's own are transient). */
-class FdCountingFileSystem implements FileSystem {
+class FdCountingFileSystem extends ForwardingFileSystem {
   open_ = 0;
   peak = 0;
   opens = 0;
-  constructor(private readonly inner: FileSystem) {}
   resetPeak(): void {
     this.peak = this.open_;
   }
-  open(path: string, flags: OpenFlags): FileHandle {
+  override open(path: string, flags: OpenFlags): FileHandle {
     const h = this.inner.open(path, flags);
     this.opens++;
     this.open_++;
     if (this.open_ > this.peak) this.peak = this.open_;
     return h;
   }
-  close(handle: FileHandle): void {
+  override close(handle: FileHandle): void {
     this.open_--;
     this.inner.close(handle);
-  }
-  mkdirp(path: string): void {
-    this.inner.mkdirp(path);
-  }
-  readdir(path: string): string[] {
-    return this.inner.readdir(path);
-  }
-  exists(path: string): boolean {
-    return this.inner.exists(path);
-  }
-  write(handle: FileHandle, buffers: readonly Uint8Array[], position: number): number {
-    return this.inner.write(handle, buffers, position);
-  }
-  read(handle: FileHandle, buf: Uint8Array, offset: number, length: number, position: number): number {
-    return this.inner.read(handle, buf, offset, length, position);
-  }
-  size(handle: FileHandle): number {
-    return this.inner.size(handle);
-  }
-  truncate(handle: FileHandle, length: number): void {
-    this.inner.truncate(handle, length);
-  }
-  rename(from: string, to: string): void {
-    this.inner.rename(from, to);
-  }
-  unlink(path: string): void {
-    this.inner.unlink(path);
-  }
-  rmrf(path: string): void {
-    this.inner.rmrf(path);
-  }
-  readFile(path: string): Buffer {
-    return this.inner.readFile(path);
-  }
-  writeFileAtomic(path: string, data: Uint8Array): void {
-    this.inner.writeFileAtomic(path, data);
-  }
-  fdatasync(handle: FileHandle): Promise<void> {
-    return this.inner.fdatasync(handle);
-  }
-  fsyncDir(path: string): Promise<void> {
-    return this.inner.fsyncDir(path);
   }
 }
 
@@ -180,6 +138,9 @@ async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: 
 
 /** Child: open, append and flush to every partition, append more without flushing, die. */
 async function crashWriter(dir: string, args: Args): Promise<void> {
+  // The engine's write timers do not keep the process alive (the system clock unrefs them): without a
+  // ref'd handle the process could exit, status 0, before its writes and the SIGKILL below.
+  setInterval(() => undefined, 60_000);
   const m = manager(dir, nodeFileSystem, args);
   await m.open();
   const logs = logsOf(m, args);

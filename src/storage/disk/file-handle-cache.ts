@@ -1,4 +1,5 @@
 import type { FileHandle, FileSystem, OpenFlags } from '../../io/file-system.js';
+import { ForwardingFileSystem } from '../../io/forwarding-file-system.js';
 
 /**
  * Open segment files at most, per log manager (three per segment: .log, .index, .timeindex). Well
@@ -82,7 +83,7 @@ export interface FileHandleStats {
  * Use is a move to the front of a linked list: no syscall and no allocation while the working set
  * fits, so a busy partition's active segment stays open as long as it is used.
  */
-export class FileHandleCache implements FileSystem {
+export class FileHandleCache extends ForwardingFileSystem {
   /** Most recently used open cached file, and the least. */
   private head: CachedFile | null = null;
   private tail: CachedFile | null = null;
@@ -97,9 +98,10 @@ export class FileHandleCache implements FileSystem {
   private evictions = 0;
 
   constructor(
-    readonly inner: FileSystem,
+    inner: FileSystem,
     readonly maxOpen: number = FILE_HANDLES_MAX,
   ) {
+    super(inner);
     if (!(maxOpen >= FILE_HANDLES_MIN)) throw new Error(`File handle bound ${maxOpen} is below ${FILE_HANDLES_MIN}`);
   }
 
@@ -157,9 +159,9 @@ export class FileHandleCache implements FileSystem {
     if (file.handle !== null && file.pins === 0) this.closeCached(file);
   }
 
-  // FileSystem: segment files come through file(); the rest passes through.
+  // FileSystem: segment files come through file(); open/close are counted, the rest passes through.
 
-  open(path: string, flags: OpenFlags): FileHandle {
+  override open(path: string, flags: OpenFlags): FileHandle {
     this.makeRoom();
     const handle = this.inner.open(path, flags);
     this.rawHandles.add(handle);
@@ -167,53 +169,11 @@ export class FileHandleCache implements FileSystem {
     return handle;
   }
 
-  close(handle: FileHandle): void {
+  override close(handle: FileHandle): void {
     if (this.rawHandles.delete(handle)) this.openCount--;
     this.inner.close(handle);
   }
 
-  mkdirp(path: string): void {
-    this.inner.mkdirp(path);
-  }
-  readdir(path: string): string[] {
-    return this.inner.readdir(path);
-  }
-  exists(path: string): boolean {
-    return this.inner.exists(path);
-  }
-  write(handle: FileHandle, buffers: readonly Uint8Array[], position: number): number {
-    return this.inner.write(handle, buffers, position);
-  }
-  read(handle: FileHandle, buf: Uint8Array, offset: number, length: number, position: number): number {
-    return this.inner.read(handle, buf, offset, length, position);
-  }
-  size(handle: FileHandle): number {
-    return this.inner.size(handle);
-  }
-  truncate(handle: FileHandle, length: number): void {
-    this.inner.truncate(handle, length);
-  }
-  rename(from: string, to: string): void {
-    this.inner.rename(from, to);
-  }
-  unlink(path: string): void {
-    this.inner.unlink(path);
-  }
-  rmrf(path: string): void {
-    this.inner.rmrf(path);
-  }
-  readFile(path: string): Buffer {
-    return this.inner.readFile(path);
-  }
-  writeFileAtomic(path: string, data: Uint8Array): void {
-    this.inner.writeFileAtomic(path, data);
-  }
-  fdatasync(handle: FileHandle): Promise<void> {
-    return this.inner.fdatasync(handle);
-  }
-  fsyncDir(path: string): Promise<void> {
-    return this.inner.fsyncDir(path);
-  }
 
   private opened(): void {
     this.openCount++;

@@ -11,7 +11,8 @@ import { SerialQueue } from './serial-queue.js';
 
 /** Where a connection's output goes; implemented by the socket edge in src/io and by tests. */
 export interface ConnectionSink {
-  write(chunks: Buffer[]): void;
+  /** Send the chunks in order; call `sent` (when given) once they are no longer referenced. */
+  write(chunks: Buffer[], sent?: () => void): void;
   close(reason: string): void;
   /** Called after responses left, with the number still pending: the edge resumes reading here. */
   drained?(pending: number): void;
@@ -26,7 +27,7 @@ const API_VERSIONS_KEY = 18;
  */
 export class Connection {
   /** Responses waiting for earlier ones; its length is what the socket edge bounds. */
-  private readonly slots: Array<{ ready: boolean; out: Buffer[] | null }> = [];
+  private readonly slots: Slot[] = [];
   private closed = false;
   private readonly appendOrder = new SerialQueue();
 
@@ -75,7 +76,9 @@ export class Connection {
 
     const body = api.decodeRequest(reader, apiVersion);
     if (!reader.ok) return this.fail(`malformed ${api.name} v${apiVersion} request: ${reader.error}`);
+    const after: Array<() => void> = [];
     const ctx: RequestContext = {
+      afterResponse: (fn) => after.push(fn),
       apiKey,
       apiVersion,
       correlationId: header.correlationId,
@@ -90,16 +93,18 @@ export class Connection {
       if (response === null) return null;
       return frameResponse(header.correlationId, responseFlexible, (w) => api.encodeResponse(w, response, apiVersion));
     })();
-    this.enqueue(work);
+    this.enqueue(work, after);
   }
 
-  private enqueue(work: Promise<Buffer[] | null>): void {
-    const slot: { ready: boolean; out: Buffer[] | null } = { ready: false, out: null };
+  private enqueue(work: Promise<Buffer[] | null>, after: Array<() => void> = NO_AFTER): void {
+    const slot: Slot = { ready: false, out: null, after };
     this.slots.push(slot);
     work.then(
       (out) => {
         slot.ready = true;
         slot.out = out;
+        // Closed meanwhile: the chunks will never be handed to the socket, so nothing refers to them.
+        if (this.closed) return runAll(after);
         this.drain();
       },
       (err: unknown) => {
@@ -114,7 +119,8 @@ export class Connection {
   private drain(): void {
     while (this.slots.length > 0 && this.slots[0]!.ready) {
       const slot = this.slots.shift()!;
-      if (slot.out !== null && !this.closed) this.sink.write(slot.out);
+      if (slot.out !== null && !this.closed) this.sink.write(slot.out, slot.after.length === 0 ? undefined : () => runAll(slot.after));
+      else runAll(slot.after);
     }
     this.sink.drained?.(this.slots.length);
   }
@@ -122,9 +128,25 @@ export class Connection {
   private fail(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    // Ready responses that will never be written; the others run theirs when their handler finishes.
+    for (const slot of this.slots) if (slot.ready) runAll(slot.after);
     this.slots.length = 0;
     this.sink.close(reason);
   }
+}
+
+/** A request's place in the response order. */
+interface Slot {
+  ready: boolean;
+  out: Buffer[] | null;
+  /** RequestContext.afterResponse callbacks. */
+  readonly after: Array<() => void>;
+}
+
+const NO_AFTER: Array<() => void> = [];
+
+function runAll(fns: ReadonlyArray<() => void>): void {
+  for (const fn of fns) fn();
 }
 
 /** Size prefix + response header (v0, or v1 with tagged fields) + body, as chunks for writev. */

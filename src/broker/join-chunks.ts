@@ -1,6 +1,11 @@
+import { READ_BUFFERS } from '../storage/read-buffer-pool.js';
+
 /**
  * One Buffer over chunks that are adjacent views of the same memory (batches read from one segment),
- * without copying; a copy only when they are not (a read that crossed a segment boundary).
+ * without copying; a copy only when they are not (a read that crossed a segment boundary, or the
+ * memory engine's batches, which live in the socket reads they arrived in). The copy goes into a
+ * pooled read buffer and the chunks' own pooled memory is given back at once: nothing else refers to
+ * a read's chunks. Whoever sends the result gives its memory back (`result.buffer`) once it has left.
  */
 export function joinChunks(chunks: readonly Buffer[], totalBytes: number): Buffer {
   if (chunks.length === 0) return Buffer.alloc(0);
@@ -17,5 +22,11 @@ export function joinChunks(chunks: readonly Buffer[], totalBytes: number): Buffe
     end += c.length;
   }
   if (contiguous) return Buffer.from(first.buffer, first.byteOffset, totalBytes);
-  return Buffer.concat(chunks as Buffer[], totalBytes);
+  const joined = READ_BUFFERS.take(totalBytes);
+  let at = 0;
+  for (const c of chunks) {
+    at += c.copy(joined, at);
+    READ_BUFFERS.give(c.buffer);
+  }
+  return joined.subarray(0, totalBytes);
 }

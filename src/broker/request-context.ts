@@ -12,6 +12,12 @@ export interface RequestContext {
   readonly clientHost: string;
   /** Per connection: keeps Produce appends in request order. */
   readonly appendOrder: SerialQueue;
+  /**
+   * Run `fn` once the response has left (the socket took all its bytes) or will never leave (the
+   * connection closed): the Fetch handler gives its pooled read buffers back here, because until then
+   * the response's chunks are views of them.
+   */
+  afterResponse(fn: () => void): void;
 }
 
 /**

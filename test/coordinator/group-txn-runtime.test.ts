@@ -20,7 +20,7 @@ import { ErrorCode } from '../../src/protocol/errors.js';
 const ok: TxnVerifier = () => null;
 
 function ctx(broker: Broker, apiKey = 28, apiVersion = 3): RequestContext {
-  return { apiKey, apiVersion, correlationId: 1, clientId: 'c', broker, clientHost: '127.0.0.1', appendOrder: new SerialQueue() };
+  return { apiKey, apiVersion, correlationId: 1, clientId: 'c', broker, clientHost: '127.0.0.1', appendOrder: new SerialQueue(), afterResponse: () => undefined };
 }
 
 function req(producerId: number, producerEpoch: number, offsets: Array<[number, bigint]>): TxnOffsetCommitRequest {

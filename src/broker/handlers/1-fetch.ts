@@ -5,6 +5,7 @@ import { ZERO_UUID } from '../../protocol/reader.js';
 import { OffsetOutOfRangeError } from '../../storage/types.js';
 import { PartitionWaiters } from '../partition-waiters.js';
 import { joinChunks } from '../join-chunks.js';
+import { READ_BUFFERS } from '../../storage/read-buffer-pool.js';
 import { FetchSession, FETCH_SESSION_PARTITIONS_MAX, type SessionPartition } from '../fetch-sessions.js';
 import type { RequestContext } from '../request-context.js';
 import type { Broker } from '../broker.js';
@@ -54,7 +55,7 @@ function topicFor(broker: Broker, key: string, byId: boolean): { name: string; i
   return t === undefined ? undefined : { name: t.name, id: t.topicId };
 }
 
-function readTarget(broker: Broker, t: Target, byId: boolean, budget: number, first: boolean, readCommitted: boolean): Outcome {
+function readTarget(broker: Broker, t: Target, byId: boolean, budget: number, first: boolean, readCommitted: boolean, lent: ArrayBufferLike[]): Outcome {
   const topic = topicFor(broker, t.topicKey, byId);
   const log = topic === undefined ? undefined : broker.logs.partition(topic.name, t.partition);
   if (log === undefined) {
@@ -80,19 +81,25 @@ function readTarget(broker: Broker, t: Target, byId: boolean, budget: number, fi
     if (readCommitted) {
       common.abortedTransactions = read.bytes === 0 ? [] : log.abortedTransactions(fetchOffset, lso).map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }));
     }
-    return { target: t, bytes: read.bytes, error: false, data: { ...common, errorCode: 0, records: joinChunks(read.chunks, read.bytes) } };
+    const records = joinChunks(read.chunks, read.bytes);
+    lent.push(records.buffer);
+    return { target: t, bytes: read.bytes, error: false, data: { ...common, errorCode: 0, records } };
   } catch (err) {
     if (err instanceof OffsetOutOfRangeError) return { target: t, bytes: 0, error: true, data: { ...common, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: EMPTY_RECORDS } };
     throw err;
   }
 }
 
-function readAll(broker: Broker, targets: readonly Target[], byId: boolean, maxBytes: number, readCommitted: boolean): { outcomes: Outcome[]; bytes: number; errors: boolean } {
+/**
+ * Read every target within the response budget. The memory behind the records is pushed on `lent`:
+ * pooled read buffers, given back once the response has left (or at once if it is not sent).
+ */
+function readAll(broker: Broker, targets: readonly Target[], byId: boolean, maxBytes: number, readCommitted: boolean, lent: ArrayBufferLike[]): { outcomes: Outcome[]; bytes: number; errors: boolean } {
   let budget = maxBytes;
   let bytes = 0;
   let errors = false;
   const outcomes = targets.map((t) => {
-    const o = readTarget(broker, t, byId, budget, bytes === 0, readCommitted);
+    const o = readTarget(broker, t, byId, budget, bytes === 0, readCommitted, lent);
     budget -= o.bytes;
     bytes += o.bytes;
     errors ||= o.error;
@@ -230,10 +237,17 @@ export async function handleFetch(req: FetchRequest, ctx: RequestContext): Promi
     const topic = topicFor(broker, t.topicKey, byId);
     if (topic !== undefined) keys.push(PartitionWaiters.key(topic.name, t.partition));
   }
+  const lent: ArrayBufferLike[] = [];
+  const giveBack = (): void => {
+    for (const memory of lent.splice(0)) READ_BUFFERS.give(memory);
+  };
   for (;;) {
-    const result = readAll(broker, targets, byId, maxBytes, readCommitted);
+    const result = readAll(broker, targets, byId, maxBytes, readCommitted, lent);
     const remaining = deadline - broker.clock.now();
     if (result.bytes >= req.minBytes || result.errors || remaining <= 0 || keys.length === 0) {
+      // The response's records are views of `lent`: given back once the socket is done with them
+      // (down-converted copies make them dead earlier, which is just as safe).
+      ctx.afterResponse(giveBack);
       let outcomes = result.outcomes;
       if (legacyMagic !== undefined) outcomes = await downConvertOutcomes(broker, outcomes, legacyMagic, maxBytes);
       if (incremental) {
@@ -250,6 +264,8 @@ export async function handleFetch(req: FetchRequest, ctx: RequestContext): Promi
       }
       return { throttleTimeMs: 0, errorCode: 0, sessionId: session?.id ?? NO_SESSION_ID, responses: toTopics(broker, outcomes, byId) };
     }
+    // Not enough yet: this read's records are dropped unsent.
+    giveBack();
     await broker.waiters.wait(keys, remaining);
   }
 }

@@ -1,4 +1,5 @@
 import type { FileSystem } from '../../io/file-system.js';
+import { READ_BUFFERS } from '../read-buffer-pool.js';
 import { fileHandleCacheOf, type CachedFile } from './file-handle-cache.js';
 import { BATCH_HEADER_BYTES, LOG_OVERHEAD, NO_TIMESTAMP, batchSizeAt, readInt64, type BatchInfo } from '../batch-header.js';
 import { SyncFailedError } from './storage-error.js';
@@ -377,13 +378,18 @@ export class LogSegment implements ByteSource {
     if (position >= end) return { chunk: null, reachedEnd: true };
     const want = Math.min(Math.max(budget, 0), end - position);
     if (want >= BATCH_HEADER_BYTES) {
-      const buf = Buffer.allocUnsafe(want);
-      const got = this.readAt(buf, 0, want, position);
+      // Pooled: the Fetch handler gives it back once the response has left (see read-buffer-pool.ts).
+      const buf = READ_BUFFERS.take(want);
       let whole = 0;
-      while (whole + LOG_OVERHEAD <= got) {
-        const size = this.checkedSize(buf, whole, position + whole);
-        if (whole + size > got) break;
-        whole += size;
+      try {
+        const got = this.readAt(buf, 0, want, position);
+        while (whole + LOG_OVERHEAD <= got) {
+          const size = this.checkedSize(buf, whole, position + whole);
+          if (whole + size > got) break;
+          whole += size;
+        }
+      } finally {
+        if (whole === 0) READ_BUFFERS.give(buf.buffer);
       }
       if (whole > 0) return { chunk: buf.subarray(0, whole), reachedEnd: position + whole >= end };
     }

@@ -53,11 +53,12 @@ describe('log directory files', () => {
     assert.ok(p);
     p.append(makeBatch(['a', 'b', 'c']));
     await p.flush();
-    assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), 0);
+    // A new partition has no entry until the timer (recovery from 0, the same as an entry of 0).
+    assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), undefined);
     clock.advance(1000);
     assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), 3);
     p.advanceLogStartOffset(2);
-    assert.equal(readCheckpoint(fs, '/logs/log-start-offset-checkpoint').get(topicPartitionKey('t', 0)), 0);
+    assert.equal(readCheckpoint(fs, '/logs/log-start-offset-checkpoint').get(topicPartitionKey('t', 0)) ?? 0, 0);
     await p.flush();
     assert.equal(readCheckpoint(fs, '/logs/log-start-offset-checkpoint').get(topicPartitionKey('t', 0)), 2);
     await m.close();
@@ -83,6 +84,50 @@ describe('log directory files', () => {
     assert.equal(m2.partition('t', 0)?.logEndOffset(), 0);
     assert.equal(m2.partition('t', 0)?.logStartOffset(), 0);
     await m2.close();
+  });
+
+  it('creating topics leaves the checkpoint files alone (new partitions recover from 0 without an entry)', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new ManualClock();
+    const m = manager(fs, clock);
+    await m.open();
+    m.createTopic('a', 1, {}, ID_A);
+    m.partition('a', 0)!.append(makeBatch(['x', 'y']));
+    await m.partition('a', 0)!.flush();
+    clock.advance(1000);
+    const before = fs.readFile('/logs/recovery-point-offset-checkpoint').toString();
+    assert.equal(before, '0\n1\na 0 2\n');
+    m.createTopic('b', 3, {}, ID_B);
+    m.addPartitions('b', 5);
+    assert.equal(fs.readFile('/logs/recovery-point-offset-checkpoint').toString(), before, 'not rewritten per creation');
+    m.partition('b', 4)!.append(makeBatch(['z']));
+    await m.partition('b', 4)!.flush();
+    fs.crash();
+    const m2 = manager(fs, clock);
+    await m2.open();
+    assert.equal(m2.partition('a', 0)!.logEndOffset(), 2);
+    assert.equal(m2.partition('b', 4)!.logEndOffset(), 1, 'a partition without an entry recovers from offset 0');
+    assert.equal(m2.partition('b', 0)!.logEndOffset(), 0);
+    await m2.close();
+  });
+
+  it('a topic recreated after its deletion failed to rewrite the checkpoints rewrites them itself', async () => {
+    const fs = new MemoryFileSystem();
+    const clock = new ManualClock();
+    const m = manager(fs, clock);
+    await m.open();
+    m.createTopic('t', 1, {}, ID_A);
+    for (let i = 0; i < 4; i++) m.partition('t', 0)!.append(makeBatch(['a', 'b']));
+    await m.partition('t', 0)!.flush();
+    clock.advance(1000);
+    assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), 8);
+    fs.injectFault({ code: 'EIO', operations: ['write'], path: 'recovery-point-offset-checkpoint', count: 1 });
+    assert.throws(() => m.deleteTopic('t'));
+    assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), 8, 'still names the old log');
+    m.createTopic('t', 1, {}, ID_B);
+    assert.equal(readCheckpoint(fs, '/logs/recovery-point-offset-checkpoint').get(topicPartitionKey('t', 0)), 0, 'no longer vouches for the old offsets');
+    assert.equal(readCheckpoint(fs, '/logs/log-start-offset-checkpoint').get(topicPartitionKey('t', 0)), 0);
+    await m.close();
   });
 
   it('removes orphan partition directories left by a crash mid-delete', async () => {

@@ -71,6 +71,9 @@ export class DiskLogManager implements LogManager {
   private readonly topics = new TopicRegistry<DiskPartitionLog>();
   private state: ManagerState = 'new';
   private checkpointTimer: TimerHandle | null = null;
+  /** Topic names in the recovery-point and log-start checkpoint files as last written. */
+  private readonly recoveryCheckpointTopics = new Set<string>();
+  private readonly logStartCheckpointTopics = new Set<string>();
   private logStartCheckpointDirty = false;
   /** Last checkpoint text written, to skip rewriting (and fsyncing) an unchanged file. */
   private lastRecoveryCheckpoint = '';
@@ -170,8 +173,15 @@ export class DiskLogManager implements LogManager {
     for (let p = 0; p < partitions; p++) entry.logs.push(this.createLog(meta, p));
     this.topics.add(entry);
     this.persistTopics();
-    this.writeRecoveryCheckpoint();
-    this.writeLogStartCheckpoint();
+    // Normally no checkpoint rewrite: a partition missing from the checkpoints recovers from offset 0
+    // and starts its log at 0, which is exactly right for a new one. Rewriting both files for every
+    // partition of every topic at each creation made creating topics one by one quadratic (11 s for
+    // 100 x 100 partitions). Only if a file still names an earlier topic of this name (its deletion
+    // failed to rewrite them) must they be rewritten, or they would vouch for offsets of the old log.
+    if (this.checkpointsName(name)) {
+      this.writeRecoveryCheckpoint();
+      this.writeLogStartCheckpoint();
+    }
     return meta;
   }
 
@@ -193,8 +203,8 @@ export class DiskLogManager implements LogManager {
     this.assertOpen();
     const entry = this.topics.grow(name, totalPartitions, (meta, p) => this.createLog(meta, p));
     this.persistTopics();
-    this.writeRecoveryCheckpoint();
-    this.writeLogStartCheckpoint();
+    // New partitions need no checkpoint entry (see createTopic); the files never name a partition
+    // this topic did not have, since shrinking is impossible and deletion rewrites them.
     return entry.meta;
   }
 
@@ -308,12 +318,24 @@ export class DiskLogManager implements LogManager {
     if (text === this.lastRecoveryCheckpoint) return;
     writeCheckpoint(this.fs, join(this.logDir, RECOVERY_POINT_CHECKPOINT_FILE), entries);
     this.lastRecoveryCheckpoint = text;
+    this.noteCheckpointed(entries, this.recoveryCheckpointTopics);
   }
 
   private writeLogStartCheckpoint(): void {
     const entries = this.allLogs().map((l) => ({ topic: l.topic, partition: l.partition, offset: l.logStartOffset() }));
     writeCheckpoint(this.fs, join(this.logDir, LOG_START_CHECKPOINT_FILE), entries);
     this.logStartCheckpointDirty = false;
+    this.noteCheckpointed(entries, this.logStartCheckpointTopics);
+  }
+
+  /** Does either checkpoint file, as last written, name this topic? */
+  private checkpointsName(topic: string): boolean {
+    return this.recoveryCheckpointTopics.has(topic) || this.logStartCheckpointTopics.has(topic);
+  }
+
+  private noteCheckpointed(entries: ReadonlyArray<{ topic: string }>, into: Set<string>): void {
+    into.clear();
+    for (const e of entries) into.add(e.topic);
   }
 
   private armCheckpointTimer(): void {

@@ -107,6 +107,8 @@ export interface PartitionLog {
    * acks=1 answer waits for this, so acks=1 keeps Kafka's promise of surviving a process crash.
    */
   written(): Promise<void>;
+  /** True when written() would resolve at once: the Produce hot path then skips the promise. */
+  isWritten(): boolean;
   /** Resolve once every byte appended before the call is durable (fdatasync). Calls share syncs. */
   flush(): Promise<void>;
   /** Move the log start offset forward (DeleteRecords); whole segments below it are deleted. */

@@ -32,45 +32,50 @@ type Prepared = { ok: true; bytes: Buffer; isTransactional: boolean } | { ok: fa
  * Kafka 3.x's rules by request version: v3+ carries exactly one magic-2 batch (a legacy message set
  * is INVALID_RECORD, as in ProduceRequest.validateRecords); v0-2 are not checked against the magic,
  * so a legacy message set is up-converted to one magic-2 batch and a magic-2 batch taken as is.
+ * Synchronous for an uncompressed magic-2 batch (the hot path: no promise, no microtask); a promise
+ * only when records must be decompressed or converted.
  */
-async function prepareRecords(apiVersion: number, records: Buffer, maxBatchBytes: number): Promise<Prepared> {
+function prepareRecords(apiVersion: number, records: Buffer, maxBatchBytes: number): Prepared | Promise<Prepared> {
   const limits = { maxBatchBytes, maxDecompressedBytes: DECOMPRESSED_BATCH_MAX_BYTES };
   if (isLegacyMessageSet(records)) {
     if (apiVersion >= 3) {
       return { ok: false, errorCode: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${apiVersion} are only allowed to contain record batches with magic version 2` };
     }
-    const converted = await upConvertLegacyMessageSet(records, limits);
-    return converted.ok ? { ok: true, bytes: converted.batch, isTransactional: false } : converted;
+    return upConvertLegacyMessageSet(records, limits).then((converted) => (converted.ok ? { ok: true, bytes: converted.batch, isTransactional: false } : converted));
   }
   const v = validateProducedRecords(records, limits);
   if (!v.ok) return v;
   if (v.batches.length !== 1) return { ok: false, errorCode: ErrorCode.INVALID_RECORD, message: 'Produce requests must carry exactly one record batch per partition' };
   const batch = v.batches[0]!;
   const bytes = records.subarray(batch.start, batch.start + batch.length);
-  if (batch.compression !== 0) {
-    const problem = await validateCompressedRecords(bytes, DECOMPRESSED_BATCH_MAX_BYTES);
-    if (problem !== undefined) return { ok: false, ...problem };
-  }
-  return { ok: true, bytes, isTransactional: batch.isTransactional };
+  const prepared: Prepared = { ok: true, bytes, isTransactional: batch.isTransactional };
+  if (batch.compression === 0) return prepared;
+  return validateCompressedRecords(bytes, DECOMPRESSED_BATCH_MAX_BYTES).then((problem) => (problem === undefined ? prepared : { ok: false, ...problem }));
 }
 
+type Appended = { result: PartitionResult; log: PartitionLog | null };
+
 /** Validate one partition's records and append them; the result, and the log to flush on success. */
-async function appendPartition(
-  ctx: RequestContext,
-  topic: TopicMetadata | undefined,
-  index: number,
-  records: Buffer | null,
-): Promise<{ result: PartitionResult; log: PartitionLog | null }> {
+function appendPartition(ctx: RequestContext, topic: TopicMetadata | undefined, index: number, records: Buffer | null): Appended | Promise<Appended> {
   const { broker } = ctx;
-  const fail = (code: number, message: string | null = null): { result: PartitionResult; log: null } => ({ result: failure(index, code, message), log: null });
   const log = topic === undefined ? undefined : broker.logs.partition(topic.name, index);
-  if (topic === undefined || log === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  if (records === null || records.length === 0) return fail(ErrorCode.INVALID_RECORD, 'Produce request has no record batch');
-  const prepared = await prepareRecords(ctx.apiVersion, records, Number(broker.topicConfig(topic, 'max.message.bytes')));
-  if (!prepared.ok) return fail(prepared.errorCode, prepared.message);
+  if (topic === undefined || log === undefined) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (records === null || records.length === 0) return failed(index, ErrorCode.INVALID_RECORD, 'Produce request has no record batch');
+  const prepared = prepareRecords(ctx.apiVersion, records, Number(broker.topicConfig(topic, 'max.message.bytes')));
+  if (prepared instanceof Promise) return prepared.then((p) => appendPrepared(ctx, topic, index, log, p));
+  return appendPrepared(ctx, topic, index, log, prepared);
+}
+
+function failed(index: number, code: number, message: string | null = null): Appended {
+  return { result: failure(index, code, message), log: null };
+}
+
+function appendPrepared(ctx: RequestContext, topic: TopicMetadata, index: number, log: PartitionLog, prepared: Prepared): Appended {
+  const { broker } = ctx;
+  if (!prepared.ok) return failed(index, prepared.errorCode, prepared.message);
   const { bytes } = prepared;
   // The topic may have been deleted while we decompressed or converted.
-  if (broker.logs.partition(topic.name, index) !== log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (broker.logs.partition(topic.name, index) !== log) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   let logAppendTime = -1;
   if (broker.topicConfig(topic, 'message.timestamp.type') === 'LogAppendTime') {
     logAppendTime = broker.clock.now();
@@ -81,17 +86,17 @@ async function appendPartition(
     // holds, so a late write from an ended (or never begun) transaction cannot slip into the log.
     const producer = producerBatchOf(bytes);
     const problem = broker.transactions.verifyPartition(producer.producerId, producer.producerEpoch, topic.name, index);
-    if (problem !== null) return fail(problem.errorCode, problem.message);
+    if (problem !== null) return failed(index, problem.errorCode, problem.message);
   }
   let appended;
   try {
     appended = log.append(bytes);
   } catch (err) {
-    if (err instanceof ProducerStateError) return fail(err.errorCode, err.message);
+    if (err instanceof ProducerStateError) return failed(index, err.errorCode, err.message);
     // Disk full or failing: nothing was stored (the engine undid the append), so the producer may retry.
     if (isStorageFailure(err)) {
       broker.log.error(`append to ${topic.name}-${index} failed: ${String(err)}`);
-      return fail(ErrorCode.KAFKA_STORAGE_ERROR, err instanceof Error ? err.message : null);
+      return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, err instanceof Error ? err.message : null);
     }
     throw err;
   }
@@ -109,53 +114,83 @@ async function appendPartition(
   };
 }
 
+type TopicResults = Array<{ name: string; partitionResponses: PartitionResult[] }>;
+type ToFlush = Array<{ log: PartitionLog; result: PartitionResult }>;
+
+/**
+ * Append every partition of the request in order. Runs synchronously while every partition's records
+ * can be validated synchronously; from the first one that needs a promise (decompression, conversion)
+ * the rest continue after it, in order.
+ */
+function appendAll(req: ProduceRequest, ctx: RequestContext, toFlush: ToFlush): TopicResults | Promise<TopicResults> {
+  const out: TopicResults = [];
+  const acks = req.acks;
+  const topics = req.topicData;
+  const step = (ti: number, pi: number): TopicResults | Promise<TopicResults> => {
+    for (; ti < topics.length; ti++, pi = 0) {
+      const t = topics[ti]!;
+      const topic = ctx.broker.logs.getTopic(t.name) ?? ctx.broker.autoCreateTopic(t.name) ?? undefined;
+      if (pi === 0) out.push({ name: t.name, partitionResponses: [] });
+      const responses = out[out.length - 1]!.partitionResponses;
+      for (; pi < t.partitionData.length; pi++) {
+        const p = t.partitionData[pi]!;
+        if (acks !== -1 && acks !== 0 && acks !== 1) {
+          responses.push(failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS));
+          continue;
+        }
+        const appended = appendPartition(ctx, topic, p.index, p.records);
+        if (appended instanceof Promise) {
+          const [nextTi, nextPi] = [ti, pi + 1];
+          return appended.then((a) => {
+            record(a, responses);
+            return step(nextTi, nextPi);
+          });
+        }
+        record(appended, responses);
+      }
+    }
+    return out;
+  };
+  const record = (a: Appended, responses: PartitionResult[]): void => {
+    if (a.log !== null && acks !== 0) toFlush.push({ log: a.log, result: a.result });
+    responses.push(a.result);
+  };
+  return step(0, 0);
+}
+
 /**
  * Produce. Each partition's records must be exactly one magic-2 batch (Kafka's rule for v3+), or for
  * v0-2 a legacy message set, up-converted to one such batch as Kafka 3.x does; a batch is
  * validated without parsing records into objects, stored byte for byte with its base offset assigned,
  * and, with acks=all, answered only after an fdatasync covering it (shared with concurrent produces).
  * Appends run in request order per connection; the fsync wait does not hold up the next request.
+ * An uncompressed request to the memory engine is answered without a single promise.
  */
-export async function handleProduce(req: ProduceRequest, ctx: RequestContext): Promise<Encodable<ProduceResponse> | null> {
-  const { broker } = ctx;
-  const acks = req.acks;
-  const toFlush: Array<{ log: PartitionLog; result: PartitionResult }> = [];
-  const responses = await ctx.appendOrder.run(async () => {
-    const out = [];
-    for (const t of req.topicData) {
-      const topic = broker.logs.getTopic(t.name) ?? broker.autoCreateTopic(t.name) ?? undefined;
-      const partitionResponses: PartitionResult[] = [];
-      for (const p of t.partitionData) {
-        if (acks !== -1 && acks !== 0 && acks !== 1) {
-          partitionResponses.push(failure(p.index, ErrorCode.INVALID_REQUIRED_ACKS));
-          continue;
-        }
-        const { result, log } = await appendPartition(ctx, topic, p.index, p.records);
-        if (log !== null && acks !== 0) toFlush.push({ log, result });
-        partitionResponses.push(result);
-      }
-      out.push({ name: t.name, partitionResponses });
-    }
-    return out;
-  });
+export function handleProduce(req: ProduceRequest, ctx: RequestContext): Encodable<ProduceResponse> | null | Promise<Encodable<ProduceResponse> | null> {
+  const toFlush: ToFlush = [];
+  const responses = ctx.appendOrder.run(() => appendAll(req, ctx, toFlush));
+  if (responses instanceof Promise) return responses.then((r) => answer(ctx, req.acks, r, toFlush));
+  return answer(ctx, req.acks, responses, toFlush);
+}
 
-  if (toFlush.length > 0) {
-    // The durability rule: an acks=all produce is answered only once its bytes are on disk (fsync);
-    // an acks=1 produce once they are in the file (the page cache), so that, as in Kafka, a crash of
-    // the broker process alone cannot lose it (the disk engine coalesces writes within a turn).
-    // A failed write or sync (disk full, EIO) is KAFKA_STORAGE_ERROR, retriable: the bytes were
-    // abandoned by the log (write) or may never reach the disk (sync), and are never acknowledged.
-    await Promise.all(
-      toFlush.map(async (f) => {
-        try {
-          await (acks === -1 ? f.log.flush() : f.log.written());
-        } catch (err) {
-          broker.log.error(`flush of ${f.log.topic}-${f.log.partition} failed: ${String(err)}`);
-          Object.assign(f.result, failure(f.log.partition, ErrorCode.KAFKA_STORAGE_ERROR));
-        }
+function answer(ctx: RequestContext, acks: number, responses: TopicResults, toFlush: ToFlush): Encodable<ProduceResponse> | null | Promise<Encodable<ProduceResponse> | null> {
+  const done = acks === 0 ? null : { responses, throttleTimeMs: 0 };
+  // The durability rule: an acks=all produce is answered only once its bytes are on disk (fsync);
+  // an acks=1 produce once they are in the file (the page cache), so that, as in Kafka, a crash of
+  // the broker process alone cannot lose it (the disk engine coalesces writes within a turn).
+  // A failed write or sync (disk full, EIO) is KAFKA_STORAGE_ERROR, retriable: the bytes were
+  // abandoned by the log (write) or may never reach the disk (sync), and are never acknowledged.
+  const waits: Array<Promise<void>> = [];
+  for (const f of toFlush) {
+    if (acks !== -1 && f.log.isWritten()) continue;
+    const wait = acks === -1 ? f.log.flush() : f.log.written();
+    waits.push(
+      wait.catch((err: unknown) => {
+        ctx.broker.log.error(`flush of ${f.log.topic}-${f.log.partition} failed: ${String(err)}`);
+        Object.assign(f.result, failure(f.log.partition, ErrorCode.KAFKA_STORAGE_ERROR));
       }),
     );
   }
-  if (acks === 0) return null;
-  return { responses, throttleTimeMs: 0 };
+  if (waits.length === 0) return done;
+  return Promise.all(waits).then(() => done);
 }

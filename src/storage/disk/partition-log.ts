@@ -438,6 +438,10 @@ export class DiskPartitionLog implements PartitionLog {
     return this.pendingWritten();
   }
 
+  isWritten(): boolean {
+    return !this.closing && this.offlineReason === null && !this.active().hasPending();
+  }
+
   private pendingWritten(): Promise<void> {
     if (this.offlineReason !== null) return Promise.reject(this.offlineReason);
     if (!this.active().hasPending()) return Promise.resolve();

@@ -176,6 +176,10 @@ export class MemoryPartitionLog implements PartitionLog {
     return Promise.resolve();
   }
 
+  isWritten(): boolean {
+    return true;
+  }
+
   flush(): Promise<void> {
     return Promise.resolve();
   }

@@ -18,11 +18,11 @@ const PRODUCE_KEY = 0;
 const PRODUCE_VERSION = 7;
 const METADATA_KEY = 3;
 const METADATA_VERSION = 1;
-const CLIENT_ID = 'bench';
+export const CLIENT_ID = 'bench';
 /** Offset of the correlation id in a frame: size (4) + api key (2) + api version (2). */
-const CORRELATION_OFFSET = 8;
+export const CORRELATION_OFFSET = 8;
 /** No response for this long means the broker is stuck: a real failure. */
-const STALL_MS = 30_000;
+export const STALL_MS = 30_000;
 
 export class BenchFailure extends Error {}
 
@@ -41,19 +41,21 @@ export async function buildBenchBatch(maxBytes: number, valueBytes: number): Pro
     for (let i = 0; i < n; i++) records.push({ key: null, value, timestamp });
     return buildRecordBatch({ records, compression: 0 });
   };
-  let n = Math.max(1, Math.floor(maxBytes / (valueBytes + 8)));
-  let batch = await make(n);
-  while (batch.length > maxBytes && n > 1) batch = await make(--n);
-  for (;;) {
-    const bigger = await make(n + 1);
-    if (bigger.length > maxBytes) break;
-    batch = bigger;
-    n++;
+  // Binary search on the record count (a 1 MiB batch holds ~9,500 records; a linear walk took seconds):
+  // `lo` records fit (or lo = 1, which is used even when it does not), `hi` records do not.
+  let lo = 1;
+  let hi = Math.floor(maxBytes / valueBytes) + 1;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if ((await make(mid)).length <= maxBytes) lo = mid;
+    else hi = mid;
   }
+  const n = lo;
+  const batch = await make(n);
   return { batch, records: n };
 }
 
-function frame(build: (w: Writer) => void): Buffer {
+export function frame(build: (w: Writer) => void): Buffer {
   const w = new Writer(1024);
   w.int32(0);
   build(w);
@@ -74,7 +76,7 @@ export function produceFrame(topic: string, acks: number, batch: Buffer, correla
 }
 
 /** ProduceResponse v7 after the correlation id: [topics][name][partitions][index][errorCode]... */
-function produceErrorCode(resp: Buffer): number {
+export function produceErrorCode(resp: Buffer): number {
   let o = 4;
   const topics = resp.readInt32BE(o);
   o += 4;
@@ -87,7 +89,7 @@ function produceErrorCode(resp: Buffer): number {
   return resp.readInt16BE(o);
 }
 
-function open(port: number): Promise<Socket> {
+export function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1', noDelay: true }, () => {
       s.off('error', reject);
@@ -270,4 +272,63 @@ export async function runProduceLoad(o: ProduceLoadOptions): Promise<ProduceLoad
     p99Ms: percentile(lat, 99),
     clientCpu: cpuInWindow,
   };
+}
+
+/**
+ * Send exactly `count` copies of one batch (acks=1) with `inflight` requests in flight and wait for
+ * every response: the prefill of the fetch case. Checks correlation ids and error codes like the load.
+ */
+export async function produceRequests(port: number, topic: string, batch: BenchBatch, count: number, inflight: number): Promise<void> {
+  if (count <= 0) return;
+  const template = produceFrame(topic, 1, batch.batch);
+  const frames = Array.from({ length: inflight }, () => Buffer.from(template));
+  const socket = await open(port);
+  const reader = new FrameReader(64 * 1024 * 1024);
+  let sent = 0;
+  let received = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let lastResponse = performance.now();
+      const stall = setInterval(() => {
+        if (performance.now() - lastResponse > STALL_MS) fail(new BenchFailure(`prefill: no produce response for ${STALL_MS / 1000} s`));
+      }, 1000);
+      const fail = (err: Error): void => {
+        clearInterval(stall);
+        socket.destroy();
+        reject(err);
+      };
+      const send = (): void => {
+        const f = frames[sent % inflight]!;
+        f.writeInt32BE(sent, CORRELATION_OFFSET);
+        sent++;
+        socket.write(f);
+      };
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          reader.push(chunk, (resp) => {
+            lastResponse = performance.now();
+            const correlationId = resp.readInt32BE(0);
+            if (correlationId !== received) throw new BenchFailure(`prefill: correlation id ${correlationId}, expected ${received}`);
+            received++;
+            const errorCode = produceErrorCode(resp);
+            if (errorCode !== 0) throw new BenchFailure(`prefill: produce error code ${errorCode}`);
+            if (sent < count) send();
+            else if (received === count) {
+              clearInterval(stall);
+              resolve();
+            }
+          });
+        } catch (err) {
+          fail(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      socket.on('error', fail);
+      socket.on('close', () => {
+        if (received < count) fail(new BenchFailure(`prefill: broker closed the connection after ${received} of ${count} responses`));
+      });
+      while (sent < Math.min(inflight, count)) send();
+    });
+  } finally {
+    socket.destroy();
+  }
 }

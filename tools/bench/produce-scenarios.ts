@@ -26,6 +26,8 @@ export const SHAPE_16K_5: Shape = { label: '16 KiB × 5', batchMaxBytes: 16 * Ki
 export const SHAPE_16K_64: Shape = { label: '16 KiB × 64', batchMaxBytes: 16 * KiB, inflight: 64 };
 /** One ~1 MiB batch per request; 4 in flight keep the pipe full without queueing 64 MiB in the broker. */
 export const SHAPE_1M_4: Shape = { label: '1 MiB × 4', batchMaxBytes: MiB, inflight: 4 };
+/** Durable produce: enough bytes in flight that requests keep arriving while a sync runs. */
+export const SHAPE_1M_16: Shape = { label: '1 MiB × 16', batchMaxBytes: MiB, inflight: 16 };
 
 export interface Scenario {
   readonly engine: Engine;

@@ -9,16 +9,15 @@
  * offset (whole batches × records per batch); the walk of the full response then checks it.
  */
 import { performance } from 'node:perf_hooks';
-import { BenchFailure, open, STALL_MS } from './produce-load.js';
+import { open } from './produce-load.js';
+import { BenchFailure, LoadWindow, type LoadOptions } from './load-window.js';
 import { fetchFrame, HeadFirstFrameReader, parseFetchHead, walkBatches } from './fetch-wire.js';
 import { percentile, Samples } from './stats.js';
 
 /** Slack over max_bytes for a response's own fields. */
 const RESPONSE_OVERHEAD_BYTES = 64 * 1024;
 
-export interface FetchLoadOptions {
-  port: number;
-  topic: string;
+export interface FetchLoadOptions extends LoadOptions {
   /** 1 or 2 (see above). */
   inflight: 1 | 2;
   /** max_bytes and partition_max_bytes. */
@@ -26,10 +25,6 @@ export interface FetchLoadOptions {
   /** The prefill's batch: every stored batch has this size and record count. */
   batchBytes: number;
   recordsPerBatch: number;
-  warmupSeconds: number;
-  seconds: number;
-  onWindowStart?: () => void;
-  onWindowEnd?: () => void;
 }
 
 export interface FetchLoadResult {
@@ -62,18 +57,13 @@ export async function runFetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult
   const reader = new HeadFirstFrameReader(o.maxBytes + RESPONSE_OVERHEAD_BYTES);
   const latencies = new Samples();
   const pending: Pending[] = [];
-  const start = performance.now();
-  const windowStart = start + o.warmupSeconds * 1000;
-  const windowEnd = windowStart + o.seconds * 1000;
+  const window = new LoadWindow(o);
   let nextCorrelation = 0;
-  let lastResponse = start;
   let logStart = 0;
   let bytes = 0;
   let records = 0;
   let responses = 0;
   let passes = 0;
-  let cpuAtStart = process.cpuUsage();
-  let clientCpu = Number.NaN;
 
   const send = (offset: number): void => {
     const correlationId = nextCorrelation++;
@@ -83,100 +73,62 @@ export async function runFetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult
   /** The offset to read after `next`: the log's start again once the end is reached. */
   const following = (next: number, highWatermark: number): number => (next >= highWatermark ? logStart : next);
 
+  const onHead = (head: Buffer): void => {
+    if (o.inflight < 2 || performance.now() >= window.end) return;
+    const h = parseFetchHead(head);
+    const p = pending[0];
+    if (h === undefined || p === undefined || pending.length > 1) return;
+    if (h.correlationId !== p.correlationId) throw new BenchFailure(`fetch correlation id ${h.correlationId}, expected ${p.correlationId}`);
+    if (h.recordsLength === 0) return; // nothing to predict from; the walk decides
+    p.predicted = p.offset + Math.floor(h.recordsLength / o.batchBytes) * o.recordsPerBatch;
+    send(following(p.predicted, h.highWatermark));
+  };
+
+  const onFrame = (resp: Buffer): void => {
+    const now = performance.now();
+    window.progress(now);
+    const p = pending.shift();
+    const h = parseFetchHead(resp);
+    if (p === undefined || h === undefined) throw new BenchFailure('fetch: a response without a request, or too short for its head');
+    if (h.correlationId !== p.correlationId) throw new BenchFailure(`fetch correlation id ${h.correlationId}, expected ${p.correlationId}`);
+    if (h.recordsStart + h.recordsLength > resp.length) throw new BenchFailure(`fetch: records run past the response (short read)`);
+    logStart = h.logStartOffset;
+    const walk = walkBatches(resp, h.recordsStart, h.recordsLength);
+    if (walk.batches === 0) {
+      // The topic is not written during the load: below the high watermark there is always a batch.
+      if (p.offset < h.highWatermark) throw new BenchFailure(`fetch at ${p.offset} returned no batch (high watermark ${h.highWatermark})`);
+    } else if (walk.firstOffset !== p.offset) {
+      throw new BenchFailure(`fetch at ${p.offset} returned batches from ${walk.firstOffset}`);
+    }
+    const next = walk.batches === 0 ? p.offset : walk.nextOffset;
+    if (p.predicted !== undefined && p.predicted !== next) throw new BenchFailure(`fetch at ${p.offset}: predicted next offset ${p.predicted}, walked ${next} (stored batches differ in size?)`);
+    if (window.holds(now)) {
+      responses++;
+      bytes += resp.length + 4;
+      records += walk.records;
+      latencies.push(now - p.sentAt);
+      if (next >= h.highWatermark) passes++;
+    }
+    if (now >= window.end) {
+      window.close();
+      if (pending.length === 0) {
+        socket.end();
+        window.done();
+      }
+      return;
+    }
+    if (pending.length === 0) send(following(next, h.highWatermark));
+  };
+
   try {
-    await new Promise<void>((resolve, reject) => {
-      let opened = false;
-      let closed = false;
-      const openWindow = (): void => {
-        if (opened) return;
-        opened = true;
-        cpuAtStart = process.cpuUsage();
-        o.onWindowStart?.();
-      };
-      const closeWindow = (): void => {
-        if (closed) return;
-        closed = true;
-        openWindow();
-        const used = process.cpuUsage(cpuAtStart);
-        clientCpu = (used.user + used.system) / 1e6 / o.seconds;
-        o.onWindowEnd?.();
-      };
-      const timers = [
-        setTimeout(openWindow, windowStart - start),
-        setTimeout(closeWindow, windowEnd - start),
-        setInterval(() => {
-          if (performance.now() - lastResponse > STALL_MS) fail(new BenchFailure(`no fetch response for ${STALL_MS / 1000} s`));
-        }, 1000),
-      ];
-      const done = (err?: Error): void => {
-        for (const t of timers) clearTimeout(t);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const fail = (err: Error): void => {
-        socket.destroy();
-        done(err);
-      };
-
-      const onHead = (head: Buffer): void => {
-        if (o.inflight < 2 || performance.now() >= windowEnd) return;
-        const h = parseFetchHead(head);
-        const p = pending[0];
-        if (h === undefined || p === undefined || pending.length > 1) return;
-        if (h.correlationId !== p.correlationId) throw new BenchFailure(`fetch correlation id ${h.correlationId}, expected ${p.correlationId}`);
-        if (h.recordsLength === 0) return; // nothing to predict from; the walk decides
-        p.predicted = p.offset + Math.floor(h.recordsLength / o.batchBytes) * o.recordsPerBatch;
-        send(following(p.predicted, h.highWatermark));
-      };
-
-      const onFrame = (resp: Buffer): void => {
-        const now = performance.now();
-        lastResponse = now;
-        const p = pending.shift();
-        const h = parseFetchHead(resp);
-        if (p === undefined || h === undefined) throw new BenchFailure('fetch: a response without a request, or too short for its head');
-        if (h.correlationId !== p.correlationId) throw new BenchFailure(`fetch correlation id ${h.correlationId}, expected ${p.correlationId}`);
-        if (h.recordsStart + h.recordsLength > resp.length) throw new BenchFailure(`fetch: records run past the response (short read)`);
-        logStart = h.logStartOffset;
-        const walk = walkBatches(resp, h.recordsStart, h.recordsLength);
-        if (walk.batches === 0) {
-          // The topic is not written during the load: below the high watermark there is always a batch.
-          if (p.offset < h.highWatermark) throw new BenchFailure(`fetch at ${p.offset} returned no batch (high watermark ${h.highWatermark})`);
-        } else if (walk.firstOffset !== p.offset) {
-          throw new BenchFailure(`fetch at ${p.offset} returned batches from ${walk.firstOffset}`);
-        }
-        const next = walk.batches === 0 ? p.offset : walk.nextOffset;
-        if (p.predicted !== undefined && p.predicted !== next) throw new BenchFailure(`fetch at ${p.offset}: predicted next offset ${p.predicted}, walked ${next} (stored batches differ in size?)`);
-        if (now >= windowStart && now < windowEnd) {
-          openWindow();
-          responses++;
-          bytes += resp.length + 4;
-          records += walk.records;
-          latencies.push(now - p.sentAt);
-          if (next >= h.highWatermark) passes++;
-        }
-        if (now >= windowEnd) {
-          closeWindow();
-          if (pending.length === 0) {
-            socket.end();
-            done();
-          }
-          return;
-        }
-        if (pending.length === 0) send(following(next, h.highWatermark));
-      };
-
-      socket.on('data', (chunk: Buffer) => {
-        try {
-          reader.push(chunk, onHead, onFrame);
-        } catch (err) {
-          fail(err instanceof Error ? err : new Error(String(err)));
-        }
-      });
-      socket.on('error', fail);
-      socket.on('close', () => {
-        if (pending.length > 0) fail(new BenchFailure(`broker closed the connection with ${pending.length} fetches in flight`));
-      });
+    await window.run([socket], 'no fetch response', () => {
+      window.watch(
+        socket,
+        (chunk) => reader.push(chunk, onHead, onFrame),
+        () => {
+          if (pending.length > 0) window.fail(new BenchFailure(`broker closed the connection with ${pending.length} fetches in flight`));
+        },
+      );
       send(0);
     });
   } finally {
@@ -195,6 +147,6 @@ export async function runFetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult
     passes,
     p50Ms: percentile(lat, 50),
     p99Ms: percentile(lat, 99),
-    clientCpu,
+    clientCpu: window.clientCpu,
   };
 }

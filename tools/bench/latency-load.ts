@@ -17,7 +17,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { FrameReader } from '../../src/protocol/frame-reader.js';
-import { BenchFailure, CORRELATION_OFFSET, open, produceErrorCode, produceFrame, STALL_MS, type BenchBatch } from './produce-load.js';
+import { CORRELATION_OFFSET, open, produceErrorCode, produceFrame, type BenchBatch } from './produce-load.js';
+import { BenchFailure, LoadWindow, type LoadOptions } from './load-window.js';
 import { fetchFrame, parseFetchHead, walkBatches } from './fetch-wire.js';
 import { Samples } from './stats.js';
 
@@ -34,15 +35,9 @@ const TAIL_MAX_WAIT_MS = 500;
 const TAIL_MAX_BYTES = 4 * 1024 * 1024;
 const FRAME_MAX_BYTES = 64 * 1024 * 1024;
 
-export interface LatencyLoadOptions {
-  port: number;
-  topic: string;
+export interface LatencyLoadOptions extends LoadOptions {
   batch: BenchBatch;
   requestsPerSecond: number;
-  warmupSeconds: number;
-  seconds: number;
-  onWindowStart?: () => void;
-  onWindowEnd?: () => void;
 }
 
 export interface LatencyLoadResult {
@@ -73,149 +68,111 @@ export async function runLatencyLoad(o: LatencyLoadOptions): Promise<LatencyLoad
   const consumer = await open(o.port);
   const producerReader = new FrameReader(FRAME_MAX_BYTES);
   const consumerReader = new FrameReader(FRAME_MAX_BYTES);
-  let cpuAtStart = process.cpuUsage();
-  let clientCpu = Number.NaN;
-
   let next = 0; // next request to send
   let answered = 0; // responses received (in order)
   let consumed = 0; // batches the consumer received (in order)
   let fetchOffset = 0;
   let fetchCorrelation = 0;
-  let lastProgress = performance.now();
+  // The window holds the requests whose intended time falls after the warm-up.
+  const t0 = performance.now() + 1;
+  for (let k = 0; k < planned; k++) intended[k] = t0 + k * intervalMs;
+  const window = new LoadWindow(o, t0 + first * intervalMs, t0 + planned * intervalMs);
+  // The pacer's pending wake-up: a timer or an immediate (each must be cleared by its own function).
+  let pacer: { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined;
+  const stopPacer = (): void => {
+    if (pacer === undefined) return;
+    if ('timer' in pacer) clearTimeout(pacer.timer);
+    else clearImmediate(pacer.immediate);
+  };
+  const checkDone = (): void => {
+    if (answered === planned && consumed === planned) {
+      window.close();
+      producer.end();
+      consumer.end();
+      window.done();
+    }
+  };
+
+  const pump = (): void => {
+    pacer = undefined;
+    if (window.finished) return;
+    const now = performance.now();
+    while (next < planned && intended[next]! <= now && next - answered < OUTSTANDING_MAX) {
+      const f = frames[next % frames.length]!;
+      f.writeInt32BE(next, CORRELATION_OFFSET);
+      sentAt[next] = performance.now();
+      if (next >= first) sendLagMs.push(sentAt[next]! - intended[next]!);
+      producer.write(f);
+      next++;
+    }
+    if (next >= planned || next - answered >= OUTSTANDING_MAX) return; // a response calls pump again
+    const wait = intended[next]! - performance.now();
+    pacer = wait > SPIN_BELOW_MS ? { timer: setTimeout(pump, wait - SPIN_BELOW_MS / 2) } : { immediate: setImmediate(pump) };
+  };
+
+  const onProduce = (resp: Buffer): void => {
+    const now = performance.now();
+    window.progress(now);
+    const k = resp.readInt32BE(0);
+    if (k !== answered) throw new BenchFailure(`produce correlation id ${k}, expected ${answered}`);
+    const errorCode = produceErrorCode(resp);
+    if (errorCode !== 0) throw new BenchFailure(`produce error code ${errorCode}`);
+    if (k >= first) produceMs.push(now - sentAt[k]!);
+    const wasBlocked = next - answered >= OUTSTANDING_MAX;
+    answered++;
+    if (wasBlocked && pacer === undefined) pump();
+    checkDone();
+  };
+
+  const fetchTail = (): void => {
+    consumer.write(fetchFrame({ topic: o.topic, offset: fetchOffset, maxBytes: TAIL_MAX_BYTES, minBytes: 1, maxWaitMs: TAIL_MAX_WAIT_MS, correlationId: fetchCorrelation }));
+  };
+  const onFetch = (resp: Buffer): void => {
+    const now = performance.now();
+    const h = parseFetchHead(resp);
+    if (h === undefined || h.recordsStart + h.recordsLength > resp.length) throw new BenchFailure('latency: fetch response shorter than its head says (short read)');
+    if (h.correlationId !== fetchCorrelation) throw new BenchFailure(`fetch correlation id ${h.correlationId}, expected ${fetchCorrelation}`);
+    fetchCorrelation++;
+    const walk = walkBatches(resp, h.recordsStart, h.recordsLength, (base, records) => {
+      const k = base / N;
+      if (k !== consumed || records !== N) throw new BenchFailure(`latency: batch at offset ${base} with ${records} records, expected request ${consumed}'s at ${consumed * N} with ${N}`);
+      if (k >= first) e2eMs.push(now - intended[k]!);
+      consumed++;
+    });
+    if (walk.batches > 0) {
+      window.progress(now);
+      fetchOffset = walk.nextOffset;
+    }
+    if (consumed < planned) fetchTail();
+    checkDone();
+  };
+
+  const wire = (socket: typeof producer, reader: FrameReader, onFrame: (f: Buffer) => void, name: string): void => {
+    window.watch(
+      socket,
+      (chunk) => reader.push(chunk, onFrame),
+      () => {
+        if (!window.finished) window.fail(new BenchFailure(`broker closed the ${name} connection`));
+      },
+    );
+  };
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      const t0 = performance.now() + 1;
-      for (let k = 0; k < planned; k++) intended[k] = t0 + k * intervalMs;
-      const windowStart = t0 + first * intervalMs;
-      const windowEnd = t0 + planned * intervalMs;
-      let opened = false;
-      let closed = false;
-      let finished = false;
-      // The pacer's pending wake-up: a timer or an immediate (each must be cleared by its own function).
-      let pacer: { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined;
-      const openWindow = (): void => {
-        if (opened) return;
-        opened = true;
-        cpuAtStart = process.cpuUsage();
-        o.onWindowStart?.();
-      };
-      const closeWindow = (): void => {
-        if (closed) return;
-        closed = true;
-        openWindow();
-        const used = process.cpuUsage(cpuAtStart);
-        clientCpu = (used.user + used.system) / 1e6 / o.seconds;
-        o.onWindowEnd?.();
-      };
-      const timers = [
-        setTimeout(openWindow, windowStart - performance.now()),
-        setTimeout(closeWindow, windowEnd - performance.now()),
-        setInterval(() => {
-          if (performance.now() - lastProgress > STALL_MS) fail(new BenchFailure(`latency: no produce response or fetched batch for ${STALL_MS / 1000} s`));
-        }, 1000),
-      ];
-      const finish = (err?: Error): void => {
-        if (finished) return;
-        finished = true;
-        for (const t of timers) clearTimeout(t);
-        if (pacer !== undefined) {
-          if ('timer' in pacer) clearTimeout(pacer.timer);
-          else clearImmediate(pacer.immediate);
+    await window.run(
+      [producer, consumer],
+      'latency: no produce response or fetched batch',
+      () => {
+        wire(producer, producerReader, onProduce, 'producer');
+        wire(consumer, consumerReader, onFetch, 'consumer');
+        if (planned === 0) {
+          checkDone();
+          return;
         }
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const fail = (err: Error): void => {
-        producer.destroy();
-        consumer.destroy();
-        finish(err);
-      };
-      const checkDone = (): void => {
-        if (answered === planned && consumed === planned) {
-          closeWindow();
-          producer.end();
-          consumer.end();
-          finish();
-        }
-      };
-
-      const pump = (): void => {
-        pacer = undefined;
-        if (finished) return;
-        const now = performance.now();
-        while (next < planned && intended[next]! <= now && next - answered < OUTSTANDING_MAX) {
-          const f = frames[next % frames.length]!;
-          f.writeInt32BE(next, CORRELATION_OFFSET);
-          sentAt[next] = performance.now();
-          if (next >= first) sendLagMs.push(sentAt[next]! - intended[next]!);
-          producer.write(f);
-          next++;
-        }
-        if (next >= planned || next - answered >= OUTSTANDING_MAX) return; // a response calls pump again
-        const wait = intended[next]! - performance.now();
-        pacer = wait > SPIN_BELOW_MS ? { timer: setTimeout(pump, wait - SPIN_BELOW_MS / 2) } : { immediate: setImmediate(pump) };
-      };
-
-      const onProduce = (resp: Buffer): void => {
-        const now = performance.now();
-        lastProgress = now;
-        const k = resp.readInt32BE(0);
-        if (k !== answered) throw new BenchFailure(`produce correlation id ${k}, expected ${answered}`);
-        const errorCode = produceErrorCode(resp);
-        if (errorCode !== 0) throw new BenchFailure(`produce error code ${errorCode}`);
-        if (k >= first) produceMs.push(now - sentAt[k]!);
-        const wasBlocked = next - answered >= OUTSTANDING_MAX;
-        answered++;
-        if (wasBlocked && pacer === undefined) pump();
-        checkDone();
-      };
-
-      const fetchTail = (): void => {
-        consumer.write(fetchFrame({ topic: o.topic, offset: fetchOffset, maxBytes: TAIL_MAX_BYTES, minBytes: 1, maxWaitMs: TAIL_MAX_WAIT_MS, correlationId: fetchCorrelation }));
-      };
-      const onFetch = (resp: Buffer): void => {
-        const now = performance.now();
-        const h = parseFetchHead(resp);
-        if (h === undefined || h.recordsStart + h.recordsLength > resp.length) throw new BenchFailure('latency: fetch response shorter than its head says (short read)');
-        if (h.correlationId !== fetchCorrelation) throw new BenchFailure(`fetch correlation id ${h.correlationId}, expected ${fetchCorrelation}`);
-        fetchCorrelation++;
-        const walk = walkBatches(resp, h.recordsStart, h.recordsLength, (base, records) => {
-          const k = base / N;
-          if (k !== consumed || records !== N) throw new BenchFailure(`latency: batch at offset ${base} with ${records} records, expected request ${consumed}'s at ${consumed * N} with ${N}`);
-          if (k >= first) e2eMs.push(now - intended[k]!);
-          consumed++;
-        });
-        if (walk.batches > 0) {
-          lastProgress = now;
-          fetchOffset = walk.nextOffset;
-        }
-        if (consumed < planned) fetchTail();
-        checkDone();
-      };
-
-      const wire = (socket: typeof producer, reader: FrameReader, onFrame: (f: Buffer) => void, name: string): void => {
-        socket.on('data', (chunk: Buffer) => {
-          try {
-            reader.push(chunk, onFrame);
-          } catch (err) {
-            fail(err instanceof Error ? err : new Error(String(err)));
-          }
-        });
-        socket.on('error', fail);
-        socket.on('close', () => {
-          if (!finished) fail(new BenchFailure(`broker closed the ${name} connection`));
-        });
-      };
-      wire(producer, producerReader, onProduce, 'producer');
-      wire(consumer, consumerReader, onFetch, 'consumer');
-      if (planned === 0) {
-        checkDone();
-        return;
-      }
-      fetchTail();
-      pacer = { timer: setTimeout(pump, Math.max(0, t0 - performance.now())) };
-    });
+        fetchTail();
+        pacer = { timer: setTimeout(pump, Math.max(0, t0 - performance.now())) };
+      },
+      stopPacer,
+    );
   } finally {
     producer.destroy();
     consumer.destroy();
@@ -227,6 +184,6 @@ export async function runLatencyLoad(o: LatencyLoadOptions): Promise<LatencyLoad
     produceMs: produceMs.values(),
     e2eMs: e2eMs.values(),
     sendLagMs: sendLagMs.values(),
-    clientCpu,
+    clientCpu: window.clientCpu,
   };
 }

@@ -13,6 +13,7 @@ import { encodeProduceRequest } from '../../src/protocol/generated/produce.js';
 import { encodeMetadataRequest, decodeMetadataResponse } from '../../src/protocol/generated/metadata.js';
 import { buildRecordBatch, type RecordInput } from '../../src/protocol/records/index.js';
 import { percentile, Samples } from './stats.js';
+import { BenchFailure, LoadWindow, STALL_MS, type LoadOptions } from './load-window.js';
 
 const PRODUCE_KEY = 0;
 const PRODUCE_VERSION = 7;
@@ -21,10 +22,8 @@ const METADATA_VERSION = 1;
 export const CLIENT_ID = 'bench';
 /** Offset of the correlation id in a frame: size (4) + api key (2) + api version (2). */
 export const CORRELATION_OFFSET = 8;
-/** No response for this long means the broker is stuck: a real failure. */
-export const STALL_MS = 30_000;
-
-export class BenchFailure extends Error {}
+// Defined with the measurement window; exported here too, where the bench files have always taken them.
+export { BenchFailure, STALL_MS } from './load-window.js';
 
 export interface BenchBatch {
   batch: Buffer;
@@ -64,29 +63,31 @@ export function frame(build: (w: Writer) => void): Buffer {
   return buf;
 }
 
-export function produceFrame(topic: string, acks: number, batch: Buffer, correlationId = 0): Buffer {
+/** Produce v7 of `batch` to partitions 0..partitions-1 of `topic` (the spread load patches the indices). */
+export function produceFrame(topic: string, acks: number, batch: Buffer, correlationId = 0, partitions = 1): Buffer {
+  const partitionData = Array.from({ length: partitions }, (_, index) => ({ index, records: batch }));
   return frame((w) => {
     encodeRequestHeader(w, { requestApiKey: PRODUCE_KEY, requestApiVersion: PRODUCE_VERSION, correlationId, clientId: CLIENT_ID }, 1);
-    encodeProduceRequest(
-      w,
-      { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }] },
-      PRODUCE_VERSION,
-    );
+    encodeProduceRequest(w, { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: topic, partitionData }] }, PRODUCE_VERSION);
   });
 }
 
-/** ProduceResponse v7 after the correlation id: [topics][name][partitions][index][errorCode]... */
-export function produceErrorCode(resp: Buffer): number {
-  let o = 4;
-  const topics = resp.readInt32BE(o);
-  o += 4;
+/**
+ * ProduceResponse v7 after the correlation id: [topics][name][partitions][index][errorCode]...
+ * Checks it has one topic and returns the offset of that topic's partition count.
+ */
+export function producePartitionsAt(resp: Buffer): number {
+  const topics = resp.readInt32BE(4);
   if (topics !== 1) throw new BenchFailure(`produce response has ${topics} topics`);
-  o += 2 + resp.readInt16BE(o);
-  const partitions = resp.readInt32BE(o);
-  o += 4;
+  return 10 + resp.readInt16BE(8);
+}
+
+/** The error code of a one-partition ProduceResponse v7. */
+export function produceErrorCode(resp: Buffer): number {
+  const at = producePartitionsAt(resp);
+  const partitions = resp.readInt32BE(at);
   if (partitions !== 1) throw new BenchFailure(`produce response has ${partitions} partitions`);
-  o += 4;
-  return resp.readInt16BE(o);
+  return resp.readInt16BE(at + 8); // after the count and the partition index
 }
 
 export function open(port: number): Promise<Socket> {
@@ -125,26 +126,17 @@ export async function ensureTopic(port: number, topic: string): Promise<void> {
   }
 }
 
-export interface ProduceLoadOptions {
-  port: number;
-  topic: string;
+export interface ProduceLoadOptions extends LoadOptions {
   acks: number;
   batch: BenchBatch;
   inflight: number;
-  warmupSeconds: number;
-  seconds: number;
-  /** Called when the measurement window opens and closes (e.g. to sample the broker's CPU time). */
-  onWindowStart?: () => void;
-  onWindowEnd?: () => void;
 }
 
-export interface ProduceLoadResult {
+/** What a closed loop (runInflightLoad) measured inside the window. */
+export interface InflightLoadResult {
   frameBytes: number;
-  batchBytes: number;
-  recordsPerRequest: number;
   /** Responses received inside the window. */
   requests: number;
-  seconds: number;
   requestsPerSecond: number;
   /** Whole request frames (size prefix + header + body) per second. */
   bytesPerSecond: number;
@@ -155,8 +147,34 @@ export interface ProduceLoadResult {
   clientCpu: number;
 }
 
+export interface ProduceLoadResult extends InflightLoadResult {
+  batchBytes: number;
+  recordsPerRequest: number;
+  seconds: number;
+}
+
 export async function runProduceLoad(o: ProduceLoadOptions): Promise<ProduceLoadResult> {
   const template = produceFrame(o.topic, o.acks, o.batch.batch);
+  const { frameBytes, requests, ...rates } = await runInflightLoad(o, template, o.batch.records, (resp) => {
+    const errorCode = produceErrorCode(resp);
+    if (errorCode !== 0) throw new BenchFailure(`produce error code ${errorCode} (acks=${o.acks})`);
+  });
+  // In this order the fields keep their places in the JSON file.
+  return { frameBytes, batchBytes: o.batch.batch.length, recordsPerRequest: o.batch.records, requests, seconds: o.seconds, ...rates };
+}
+
+/**
+ * The closed loop under runProduceLoad and runSpreadLoad: `o.inflight` copies of `template` in flight
+ * on one connection, a new one sent for each response. `check` throws on a bad response (after the
+ * correlation id was checked); `patch` edits a frame just before it is sent.
+ */
+export async function runInflightLoad(
+  o: LoadOptions & { inflight: number },
+  template: Buffer,
+  recordsPerRequest: number,
+  check: (resp: Buffer) => void,
+  patch?: (frame: Buffer) => void,
+): Promise<InflightLoadResult> {
   // One copy per in-flight slot: a slot is reused only after its response arrived, i.e. after the
   // broker read the whole request, so patching its correlation id in place is safe.
   const frames = Array.from({ length: o.inflight }, () => Buffer.from(template));
@@ -164,113 +182,64 @@ export async function runProduceLoad(o: ProduceLoadOptions): Promise<ProduceLoad
   const latencies = new Samples();
   const socket = await open(o.port);
   const reader = new FrameReader(64 * 1024 * 1024);
-
-  const start = performance.now();
-  const windowStart = start + o.warmupSeconds * 1000;
-  const windowEnd = windowStart + o.seconds * 1000;
+  const window = new LoadWindow(o);
   let nextCorrelation = 0;
   let expected = 0;
   let inWindow = 0;
-  let lastResponse = start;
-  let cpuAtStart = process.cpuUsage();
-  let cpuInWindow = 0;
 
   const send = (): void => {
     const correlationId = nextCorrelation++;
     const slot = correlationId % o.inflight;
     const f = frames[slot]!;
     f.writeInt32BE(correlationId, CORRELATION_OFFSET);
+    patch?.(f);
     sentAt[slot] = performance.now();
     socket.write(f);
   };
+  const onResponse = (resp: Buffer): void => {
+    const now = performance.now();
+    window.progress(now);
+    const correlationId = resp.readInt32BE(0);
+    if (correlationId !== expected) throw new BenchFailure(`correlation id ${correlationId}, expected ${expected}`);
+    expected++;
+    check(resp);
+    if (window.holds(now)) {
+      inWindow++;
+      latencies.push(now - sentAt[correlationId % o.inflight]!);
+    }
+    if (now < window.end) send();
+    else window.close();
+    if (now >= window.end && expected === nextCorrelation) {
+      socket.end();
+      window.done();
+    }
+  };
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      // The window's edges are fixed times; the hooks run once each, from a timer or from the first
-      // response that notices the edge has passed (a timer can lose the race against the last response).
-      let opened = false;
-      let closed = false;
-      const openWindow = (): void => {
-        if (opened) return;
-        opened = true;
-        cpuAtStart = process.cpuUsage();
-        o.onWindowStart?.();
-      };
-      const closeWindow = (): void => {
-        if (closed) return;
-        closed = true;
-        openWindow();
-        const used = process.cpuUsage(cpuAtStart);
-        cpuInWindow = (used.user + used.system) / 1000 / (o.seconds * 1000);
-        o.onWindowEnd?.();
-      };
-      const timers = [
-        setTimeout(openWindow, windowStart - start),
-        setTimeout(closeWindow, windowEnd - start),
-        setInterval(() => {
-          if (performance.now() - lastResponse > STALL_MS) fail(new BenchFailure(`no produce response for ${STALL_MS / 1000} s`));
-        }, 1000),
-      ];
-      const done = (err?: Error): void => {
-        for (const t of timers) clearTimeout(t);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const fail = (err: Error): void => {
-        socket.destroy();
-        done(err);
-      };
-      const onResponse = (resp: Buffer): void => {
-        const now = performance.now();
-        lastResponse = now;
-        const correlationId = resp.readInt32BE(0);
-        if (correlationId !== expected) throw new BenchFailure(`correlation id ${correlationId}, expected ${expected}`);
-        expected++;
-        const errorCode = produceErrorCode(resp);
-        if (errorCode !== 0) throw new BenchFailure(`produce error code ${errorCode} (acks=${o.acks})`);
-        if (now >= windowStart && now < windowEnd) {
-          openWindow();
-          inWindow++;
-          latencies.push(now - sentAt[correlationId % o.inflight]!);
-        }
-        if (now < windowEnd) send();
-        else closeWindow();
-        if (now >= windowEnd && expected === nextCorrelation) {
-          socket.end();
-          done();
-        }
-      };
-      socket.on('data', (chunk: Buffer) => {
-        try {
-          reader.push(chunk, onResponse);
-        } catch (err) {
-          fail(err instanceof Error ? err : new Error(String(err)));
-        }
-      });
-      socket.on('error', (err) => fail(err));
-      socket.on('close', () => {
-        if (expected !== nextCorrelation) fail(new BenchFailure(`broker closed the connection with ${nextCorrelation - expected} requests in flight`));
-      });
+    await window.run([socket], 'no produce response', () => {
+      window.watch(
+        socket,
+        (chunk) => reader.push(chunk, onResponse),
+        () => {
+          if (expected !== nextCorrelation) window.fail(new BenchFailure(`broker closed the connection with ${nextCorrelation - expected} requests in flight`));
+        },
+      );
       for (let i = 0; i < o.inflight; i++) send();
     });
   } finally {
     socket.destroy();
   }
 
-  const seconds = o.seconds;
   const lat = latencies.values();
   return {
     frameBytes: template.length,
-    batchBytes: o.batch.batch.length,
-    recordsPerRequest: o.batch.records,
     requests: inWindow,
-    seconds,
-    requestsPerSecond: inWindow / seconds,
-    bytesPerSecond: (inWindow * template.length) / seconds,
-    recordsPerSecond: (inWindow * o.batch.records) / seconds,
+    requestsPerSecond: inWindow / o.seconds,
+    bytesPerSecond: (inWindow * template.length) / o.seconds,
+    recordsPerSecond: (inWindow * recordsPerRequest) / o.seconds,
     p50Ms: percentile(lat, 50),
     p99Ms: percentile(lat, 99),
-    clientCpu: cpuInWindow,
+    clientCpu: window.clientCpu,
   };
 }
 

@@ -9,7 +9,7 @@
  * offset (whole batches × records per batch); the walk of the full response then checks it.
  */
 import { performance } from 'node:perf_hooks';
-import { open } from './produce-load.js';
+import { connect, type Socket } from 'node:net';
 import { BenchFailure, LoadWindow, type LoadOptions } from './load-window.js';
 import { fetchFrame, HeadFirstFrameReader, parseFetchHead, walkBatches } from './fetch-wire.js';
 import { percentile, Samples } from './stats.js';
@@ -53,8 +53,11 @@ interface Pending {
 }
 
 export async function runFetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult> {
-  const socket = await open(o.port);
   const reader = new HeadFirstFrameReader(o.maxBytes + RESPONSE_OVERHEAD_BYTES);
+  // Reads land straight in the reader's frame buffer (see HeadFirstFrameReader.readTarget); a throw
+  // in the callback is turned into a failure of the run by `deliver`, set once the window exists.
+  let deliver: (n: number) => void = () => undefined;
+  const socket = await openReadingInto(o.port, () => reader.readTarget(), (n) => deliver(n));
   const latencies = new Samples();
   const pending: Pending[] = [];
   const window = new LoadWindow(o);
@@ -122,6 +125,13 @@ export async function runFetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult
 
   try {
     await window.run([socket], 'no fetch response', () => {
+      deliver = (n) => {
+        try {
+          reader.wrote(n, onHead, onFrame);
+        } catch (err) {
+          window.fail(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
       window.watch(
         socket,
         (chunk) => reader.push(chunk, onHead, onFrame),
@@ -149,4 +159,15 @@ export async function runFetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult
     p99Ms: percentile(lat, 99),
     clientCpu: window.clientCpu,
   };
+}
+
+/** A connection whose reads land where `target()` says (net.connect's `onread`), reported to `wrote`. */
+function openReadingInto(port: number, target: () => Buffer, wrote: (n: number) => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', noDelay: true, onread: { buffer: target, callback: (n: number) => (wrote(n), true) } }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
 }

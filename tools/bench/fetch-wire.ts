@@ -148,6 +148,49 @@ export class HeadFirstFrameReader {
     this.buf = Buffer.allocUnsafe(frameMaxBytes);
   }
 
+  /**
+   * For a socket that reads into memory we name (net.connect's `onread`): where the next read lands.
+   * The size prefix is read on its own (4 bytes), then exactly the rest of the frame, straight into
+   * the reused frame buffer: the kernel's copy is the only one and no chunk is allocated per read, so
+   * this consumer costs less than the broker it measures (a 'data' chunk per 64 KiB plus a copy into
+   * the frame was a fifth of the response time at 4 MiB).
+   */
+  readTarget(): Buffer {
+    return this.size < 0 ? this.sizeBytes.subarray(this.sizeFill) : this.buf.subarray(this.fill, this.size);
+  }
+
+  /** `n` bytes landed where readTarget() said. */
+  wrote(n: number, onHead: (head: Buffer) => void, onFrame: (frame: Buffer) => void): void {
+    if (this.size < 0) {
+      this.sizeFill += n;
+      if (this.sizeFill < 4) return;
+      this.sizeFill = 0;
+      this.startFrame(this.sizeBytes.readInt32BE(0));
+      if (this.size > 0) return;
+    } else {
+      this.fill += n;
+    }
+    this.frameProgress(onHead, onFrame);
+  }
+
+  private startFrame(size: number): void {
+    if (size < 0 || size > this.frameMaxBytes) throw new BenchFailure(`response frame of ${size} bytes (limit ${this.frameMaxBytes})`);
+    this.size = size;
+    this.fill = 0;
+    this.headSent = false;
+  }
+
+  private frameProgress(onHead: (head: Buffer) => void, onFrame: (frame: Buffer) => void): void {
+    if (!this.headSent && this.fill >= Math.min(this.size, FETCH_HEAD_BYTES)) {
+      this.headSent = true;
+      onHead(this.buf.subarray(0, this.fill));
+    }
+    if (this.fill === this.size) {
+      this.size = -1;
+      onFrame(this.buf.subarray(0, this.fill));
+    }
+  }
+
   push(chunk: Buffer, onHead: (head: Buffer) => void, onFrame: (frame: Buffer) => void): void {
     let pos = 0;
     while (pos < chunk.length) {
@@ -158,23 +201,13 @@ export class HeadFirstFrameReader {
         pos += take;
         if (this.sizeFill < 4) return;
         this.sizeFill = 0;
-        this.size = this.sizeBytes.readInt32BE(0);
-        if (this.size < 0 || this.size > this.frameMaxBytes) throw new BenchFailure(`response frame of ${this.size} bytes (limit ${this.frameMaxBytes})`);
-        this.fill = 0;
-        this.headSent = false;
+        this.startFrame(this.sizeBytes.readInt32BE(0));
       }
       const take = Math.min(this.size - this.fill, chunk.length - pos);
       chunk.copy(this.buf, this.fill, pos, pos + take);
       this.fill += take;
       pos += take;
-      if (!this.headSent && this.fill >= Math.min(this.size, FETCH_HEAD_BYTES)) {
-        this.headSent = true;
-        onHead(this.buf.subarray(0, this.fill));
-      }
-      if (this.fill === this.size) {
-        this.size = -1;
-        onFrame(this.buf.subarray(0, this.fill));
-      }
+      this.frameProgress(onHead, onFrame);
     }
   }
 }

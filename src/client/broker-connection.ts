@@ -8,7 +8,7 @@ import type { ApiVersionsResponse } from '../protocol/generated/api-versions.js'
 import type { Clock, TimerHandle } from '../io/clock.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ClientError, KafkaProtocolError } from './errors.js';
-import type { Connector, Transport } from './transport.js';
+import type { Connector, ReadInto, Transport } from './transport.js';
 
 const API_VERSIONS = 18;
 const DESCRIPTORS = new Map(API_DESCRIPTORS.map((d) => [d.apiKey, d]));
@@ -105,6 +105,7 @@ export class BrokerConnection {
     try {
       this.transport = await this.options.connector(this.options.host, this.options.port, {
         onData: (chunk) => this.onData(chunk),
+        readInto: this.readInto,
         onClose: (err) => this.fail(new ClientError('CONNECTION_CLOSED', err?.message ?? `Connection to ${this.address} closed`)),
       }, this.options.connectTimeoutMs);
     } catch (err) {
@@ -189,13 +190,31 @@ export class BrokerConnection {
     });
   }
 
+  private readonly frameHandler = (frame: Buffer): void => this.onFrame(frame);
+
   private onData(chunk: Buffer): void {
     try {
-      this.frames.push(chunk, (frame) => this.onFrame(frame));
+      this.frames.push(chunk, this.frameHandler);
     } catch (err) {
-      if (err instanceof FrameTooLargeError) this.fail(new ClientError('PROTOCOL_ERROR', `${this.address}: ${err.message}`));
-      else throw err;
+      this.frameError(err);
     }
+  }
+
+  /** For connectors that read into our memory: responses land in their own frame buffers, uncopied. */
+  private readonly readInto: ReadInto = {
+    target: () => this.frames.readTarget(),
+    wrote: (n) => {
+      try {
+        this.frames.wrote(n, this.frameHandler);
+      } catch (err) {
+        this.frameError(err);
+      }
+    },
+  };
+
+  private frameError(err: unknown): void {
+    if (err instanceof FrameTooLargeError) this.fail(new ClientError('PROTOCOL_ERROR', `${this.address}: ${err.message}`));
+    else throw err;
   }
 
   private onFrame(frame: Buffer): void {

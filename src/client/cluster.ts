@@ -63,6 +63,8 @@ export class Cluster {
   clusterId: string | null = null;
   controllerId = -1;
   private readonly connections = new Map<string, Promise<BrokerConnection>>();
+  /** The settled, open connections of `connections`, for callers that must not wait a microtask. */
+  private readonly ready = new Map<string, BrokerConnection>();
   private readonly backoff = new Map<string, { until: number; delay: number }>();
   private readonly bootstrap: Array<{ host: string; port: number }>;
   private lastRefresh = 0;
@@ -81,6 +83,7 @@ export class Cluster {
       const c = await existing.catch(() => null);
       if (c !== null && c.isOpen) return c;
       this.connections.delete(key);
+      this.ready.delete(key);
     }
     const b = this.backoff.get(key);
     const wait = b === undefined ? 0 : b.until - this.options.clock.now();
@@ -100,11 +103,24 @@ export class Cluster {
     })();
     this.connections.set(key, attempt);
     try {
-      return await attempt;
+      const conn = await attempt;
+      if (!this.closed && this.connections.get(key) === attempt) this.ready.set(key, conn);
+      return conn;
     } catch (err) {
       if (this.connections.get(key) === attempt) this.connections.delete(key);
       throw err;
     }
+  }
+
+  /**
+   * The open connection to the given broker, synchronously, or null when there is none yet (then
+   * use connectionTo). Lets the consumer write its next fetch in the same turn as the last response.
+   */
+  openConnectionTo(nodeId: number): BrokerConnection | null {
+    const b = this.brokers.get(nodeId);
+    if (b === undefined || this.closed) return null;
+    const c = this.ready.get(`${b.host}:${b.port}`);
+    return c !== undefined && c.isOpen ? c : null;
   }
 
   /** A connection to the given broker (by node id). */
@@ -190,12 +206,14 @@ export class Cluster {
     const key = conn.address;
     conn.close();
     this.connections.delete(key);
+    if (this.ready.get(key) === conn) this.ready.delete(key);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     const all = [...this.connections.values()];
     this.connections.clear();
+    this.ready.clear();
     for (const p of all) {
       const c = await p.catch(() => null);
       c?.close();

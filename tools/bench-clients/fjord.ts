@@ -1,13 +1,18 @@
 /**
- * Fjord's client, idiomatic batched use: one send() promise per record, many outstanding at once,
- * and the producer's accumulator (lingerMs, batchSize) makes the batches. Consumer: assign() and a
- * poll() loop, no group.
+ * Fjord's client, two ways to produce:
+ * - `driver` (the headline row), driven like KafkaJS and platformatic: sendBatch() with the same
+ *   arrays, the same number of calls in flight (arrayWorkers), lingerMs 0 as those two have no linger;
+ * - `sendDriver`: one send() promise per record, many outstanding at once, and the producer's
+ *   accumulator (lingerMs 5, batchSize) makes the batches.
+ * Consumer (both): assign() and a poll() loop, no group.
  */
 import { performance } from 'node:perf_hooks';
 import { createAdmin, createConsumer, createProducer, type Producer, type ProducerOptions, type ConsumerOptions } from '../../src/index.js';
-import { CLIENT_ID, PARTITION, bootstrap, checkTotals, type ConsumeArgs, type Driver, type ProduceArgs } from './common.js';
+import { CLIENT_ID, PARTITION, arrayWorkers, bootstrap, checkTotals, type ConsumeArgs, type Driver, type ProduceArgs } from './common.js';
 import {
   FETCH_MAX_BYTES,
+  FJORD_BATCH_LINGER_MS,
+  arrayRecordsPerSend,
   FETCH_MAX_WAIT_MS,
   FJORD_BATCH_SIZE,
   FJORD_LINGER_MS,
@@ -118,7 +123,8 @@ export async function prefill(port: number, topic: string, value: Buffer, record
   }
 }
 
-export const driver: Driver = {
+/** Fjord driven per record: one send() promise each, up to outstandingBytes of them in flight. */
+export const sendDriver: Driver = {
   async produce(a: ProduceArgs): Promise<TimedWindow> {
     // outstandingBytes is the benchmark's knob, not a producer option.
     const { outstandingBytes, ...overrides } = a.fjordOptions ?? {};
@@ -135,33 +141,60 @@ export const driver: Driver = {
     }
   },
 
-  async consume(a: ConsumeArgs): Promise<CountWindow> {
-    const win = new CountWindow(a.records);
-    const options: ConsumerOptions<Buffer | null, Buffer | null> = {
-      bootstrapServers: bootstrap(a.port),
-      clientId: CLIENT_ID,
-      autoOffsetReset: 'earliest',
-      fetchMaxBytes: FETCH_MAX_BYTES,
-      maxPartitionFetchBytes: a.partitionFetchBytes,
-      fetchMaxWaitMs: FETCH_MAX_WAIT_MS,
-      ...a.fjordOptions,
-    };
-    const consumer = createConsumer(options);
-    const maxRecords = typeof a.fjordOptions?.['maxPollRecords'] === 'number' ? a.fjordOptions['maxPollRecords'] : FJORD_POLL_MAX_RECORDS;
-    const end = performance.now() + a.timeoutSeconds * 1000;
-    try {
-      consumer.assign([{ topic: a.topic, partition: PARTITION }]);
-      while (!win.done) {
-        if (performance.now() > end) throw new Error(`consume: ${win.total} of ${a.records} records after ${a.timeoutSeconds} s`);
-        const records = await consumer.poll({ maxRecords, timeoutMs: 1000 });
-        let bytes = 0;
-        for (const r of records) bytes += r.value?.length ?? 0;
-        win.deliver(records.length, bytes);
-      }
-    } finally {
-      await consumer.close();
-    }
-    checkTotals(a, win);
-    return win;
-  },
+  consume: (a) => consume(a),
 };
+
+/** Fjord driven as KafkaJS and platformatic are: sendBatch() arrays, a few calls in flight. */
+export const driver: Driver = {
+  async produce(a: ProduceArgs): Promise<TimedWindow> {
+    const { outstandingBytes: _unused, ...overrides } = a.fjordOptions ?? {};
+    const p = producer(a.port, { lingerMs: FJORD_BATCH_LINGER_MS, ...overrides });
+    try {
+      const perSend = arrayRecordsPerSend(a.value.length);
+      const send = async (n: number): Promise<void> => {
+        const records = new Array<{ topic: string; partition: number; value: Buffer }>(n);
+        for (let i = 0; i < n; i++) records[i] = { topic: a.topic, partition: PARTITION, value: a.value };
+        await p.sendBatch(records);
+      };
+      await send(1); // connect + metadata
+      const win = new TimedWindow(a.warmupSeconds, a.seconds);
+      await arrayWorkers(win, perSend, () => send(perSend));
+      return win;
+    } finally {
+      await p.close();
+    }
+  },
+
+  consume: (a) => consume(a),
+};
+
+/** Both Fjord drivers consume the same way: assign() and a poll() loop. */
+async function consume(a: ConsumeArgs): Promise<CountWindow> {
+  const win = new CountWindow(a.records);
+  const options: ConsumerOptions<Buffer | null, Buffer | null> = {
+    bootstrapServers: bootstrap(a.port),
+    clientId: CLIENT_ID,
+    autoOffsetReset: 'earliest',
+    fetchMaxBytes: FETCH_MAX_BYTES,
+    maxPartitionFetchBytes: a.partitionFetchBytes,
+    fetchMaxWaitMs: FETCH_MAX_WAIT_MS,
+    ...a.fjordOptions,
+  };
+  const consumer = createConsumer(options);
+  const maxRecords = typeof a.fjordOptions?.['maxPollRecords'] === 'number' ? a.fjordOptions['maxPollRecords'] : FJORD_POLL_MAX_RECORDS;
+  const end = performance.now() + a.timeoutSeconds * 1000;
+  try {
+    consumer.assign([{ topic: a.topic, partition: PARTITION }]);
+    while (!win.done) {
+      if (performance.now() > end) throw new Error(`consume: ${win.total} of ${a.records} records after ${a.timeoutSeconds} s`);
+      const records = await consumer.poll({ maxRecords, timeoutMs: 1000 });
+      let bytes = 0;
+      for (const r of records) bytes += r.value?.length ?? 0;
+      win.deliver(records.length, bytes);
+    }
+  } finally {
+    await consumer.close();
+  }
+  checkTotals(a, win);
+  return win;
+}

@@ -20,14 +20,19 @@ async function driverFor(client: ClientName): Promise<Driver> {
   switch (client) {
     case 'fjord':
       return (await import('./fjord.js')).driver;
+    case 'fjord-send':
+      return (await import('./fjord.js')).sendDriver;
     case 'kafkajs':
       return (await import('./kafkajs.js')).driver;
     case 'platformatic':
       return (await import('./platformatic.js')).driver;
+    case 'librdkafka':
+      throw new Error('librdkafka runs in its own Python child (librdkafka.ts)');
   }
 }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.mode !== 'prefill' && spec.client === 'librdkafka') return (await import('./librdkafka.js')).runLibrdkafka(spec, print);
   const value = makeValue(spec.valueBytes);
   switch (spec.mode) {
     case 'produce': {

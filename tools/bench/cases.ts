@@ -9,6 +9,7 @@ import { fetchCase } from './fetch-case.js';
 import { latencyCase } from './latency-case.js';
 import { startupCase } from './startup-case.js';
 import { scaleCase } from './scale-case.js';
+import { clientsCase } from './clients-case.js';
 
 export const CASES: readonly BenchCase[] = [
   produceCase,
@@ -17,4 +18,5 @@ export const CASES: readonly BenchCase[] = [
   latencyCase,
   startupCase,
   scaleCase,
+  clientsCase,
 ];

@@ -1,20 +1,29 @@
 import {
   ATTRIBUTES_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
   BATCH_LENGTH_OFFSET,
+  COMPRESSION_CODEC_MASK,
   CONTROL_MASK,
   CRC_OFFSET,
   CURRENT_MAGIC,
   LAST_OFFSET_DELTA_OFFSET,
   LOG_OVERHEAD,
   MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
   MIN_BATCH_LENGTH,
+  PARTITION_LEADER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
+  RECORDS_COUNT_OFFSET,
+  RECORD_BATCH_HEADER_SIZE,
+  TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_MASK,
   TimestampType,
 } from '../../protocol/records/batch-header.js';
+import { decompress } from '../../protocol/records/compression.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
 import { readInt64AsNumber } from '../../protocol/records/int64.js';
-import { decodeRecordBatches, type DecodedRecord } from '../../protocol/records/record-batch-reader.js';
+import type { DecodedRecord } from '../../protocol/records/record-batch-reader.js';
+import { decodeRecords } from './record-decoder.js';
 import { isAbortMarker, type AbortedTransactions } from './aborted-transactions.js';
 
 /** Where the complete batches of a fetched record set end, and the offset after the last one. */
@@ -106,8 +115,8 @@ export class BatchCursor {
         if (producerId >= 0) {
           aborted.reach(lastOffset);
           if (isControl) {
-            const [control] = await this.decode(slice, baseOffset);
-            if (control !== undefined && isAbortMarker(control.records[0]?.key ?? null)) aborted.closed(producerId);
+            const control = await this.decode(slice, baseOffset);
+            if (control !== null && isAbortMarker(control.records[0]?.key ?? null)) aborted.closed(producerId);
             this.pos = end;
             continue;
           }
@@ -118,22 +127,49 @@ export class BatchCursor {
           }
         }
       }
-      if (isControl || BigInt(lastOffset) < position) {
+      if (isControl || lastOffset < Number(position)) {
         this.verify(slice, baseOffset);
         this.pos = end;
         continue;
       }
-      const [batch] = await this.decode(slice, baseOffset);
+      const batch = await this.decode(slice, baseOffset);
       this.pos = end;
-      if (batch === undefined) continue;
-      return { records: batch.records, timestampType: batch.timestampType, leaderEpoch: batch.header.partitionLeaderEpoch, baseOffset };
+      if (batch === null) continue;
+      return batch;
     }
     return null;
   }
 
-  private async decode(slice: Buffer, baseOffset: number): ReturnType<typeof decodeRecordBatches> {
+  /**
+   * One batch's records, checked as decodeRecordBatches checks them (length, magic, CRC, record
+   * framing); null for a batch cut off at the end of the buffer.
+   */
+  private async decode(slice: Buffer, baseOffset: number): Promise<CursorBatch | null> {
     try {
-      return await decodeRecordBatches(slice, { verifyCrc: this.options.verifyCrc, maxDecompressedBytes: this.options.maxDecompressedBytes });
+      if (slice.length < LOG_OVERHEAD) return null;
+      const batchLength = slice.readInt32BE(BATCH_LENGTH_OFFSET);
+      if (batchLength < MIN_BATCH_LENGTH) throw new Error(`batch at byte 0: invalid batch length ${batchLength}`);
+      if (LOG_OVERHEAD + batchLength > slice.length) return null;
+      const magic = slice.readInt8(MAGIC_OFFSET);
+      if (magic !== CURRENT_MAGIC) throw new Error(`batch at byte 0: unsupported magic ${magic}`);
+      if (this.options.verifyCrc) {
+        const stored = slice.readUInt32BE(CRC_OFFSET);
+        const actual = crc32c(slice.subarray(ATTRIBUTES_OFFSET));
+        if (actual !== stored) throw new Error(`batch at byte 0: CRC mismatch (stored ${stored}, computed ${actual})`);
+      }
+      const attributes = slice.readInt16BE(ATTRIBUTES_OFFSET);
+      const compression = attributes & COMPRESSION_CODEC_MASK;
+      const timestampType: TimestampType = (attributes & TIMESTAMP_TYPE_MASK) !== 0 ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME;
+      const payload = slice.subarray(RECORD_BATCH_HEADER_SIZE);
+      const data = compression === 0 ? payload : await decompress(compression, payload, this.options.maxDecompressedBytes);
+      const records = decodeRecords(data, {
+        baseOffset,
+        baseTimestamp: readInt64AsNumber(slice, BASE_TIMESTAMP_OFFSET),
+        maxTimestamp: readInt64AsNumber(slice, MAX_TIMESTAMP_OFFSET),
+        timestampType,
+        recordsCount: slice.readInt32BE(RECORDS_COUNT_OFFSET),
+      });
+      return { records, timestampType, leaderEpoch: slice.readInt32BE(PARTITION_LEADER_EPOCH_OFFSET), baseOffset };
     } catch (err) {
       throw new BatchError(baseOffset, (err as Error).message);
     }

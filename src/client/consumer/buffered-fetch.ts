@@ -44,7 +44,7 @@ export class FetchedRecords {
 
   /**
    * Move decoded records at or after the position into `out` (up to `max` in total), advancing the
-   * position record by record. A throwing converter (a deserializer) leaves the position at the
+   * position past every record taken. A throwing converter (a deserializer) leaves the position at the
    * record that failed, so the next poll meets it again, as in Kafka's consumer.
    */
   take<K, V>(out: Array<ConsumerRecord<K, V>>, max: number, convert: ConvertRecord<K, V>): void {
@@ -52,16 +52,28 @@ export class FetchedRecords {
     if (batch === null) return;
     const s = this.state;
     const records = batch.records;
-    while (this.index < records.length && out.length < max) {
-      const r = records[this.index]!;
-      const offset = BigInt(r.offset);
-      if (s.position !== null && offset < s.position) {
-        this.index++;
-        continue;
+    const n = records.length;
+    // Offsets are compared as numbers (exact below 2^53, as the batch reader reads them), and the
+    // position moves once per call: one BigInt per record (its offset), not three.
+    const from = s.position === null ? -1 : Number(s.position);
+    let i = this.index;
+    let next = -1;
+    try {
+      while (i < n && out.length < max) {
+        const r = records[i]!;
+        const offset = r.offset;
+        if (offset < from) {
+          i++;
+          continue;
+        }
+        out.push(convert(s, r, BigInt(offset), batch));
+        i++;
+        next = offset + 1;
       }
-      out.push(convert(s, r, offset, batch));
-      this.index++;
-      s.position = offset + 1n;
+    } finally {
+      // A throwing converter (a deserializer) leaves index and position at the record that failed.
+      this.index = i;
+      if (next >= 0) s.position = BigInt(next);
     }
   }
 }

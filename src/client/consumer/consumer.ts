@@ -9,7 +9,7 @@ import { BatchError, type CursorBatch } from './batch-cursor.js';
 import { FetchFailure, type BufferedFetch } from './buffered-fetch.js';
 import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './consumer-options.js';
 import { NoOffsetForPartitionError, OffsetOutOfRangeError, RecordDeserializationError } from './consumer-errors.js';
-import { tpKey, tpName, type ConsumerRecord, type OffsetAndTimestamp, type TopicPartition, type TopicPartitionOffset } from './consumer-record.js';
+import { tpKey, tpName, type ConsumerRecord, type OffsetAndTimestamp, type RecordHeaders, type TopicPartition, type TopicPartitionOffset } from './consumer-record.js';
 import { FetchBuffer } from './fetch-buffer.js';
 import { Fetcher } from './fetcher.js';
 import { Notifier } from './notifier.js';
@@ -90,6 +90,9 @@ export interface Consumer<K, V> extends AsyncIterable<ConsumerRecord<K, V>> {
   /** Commit (auto-commit), revoke, leave the group (not static members), then close the connections. */
   close(): Promise<void>;
 }
+
+/** The headers of every record that has none (frozen: RecordHeaders is read-only). */
+const NO_RECORD_HEADERS: RecordHeaders = Object.freeze([]);
 
 type MutableRecord<K, V> = { -readonly [P in keyof ConsumerRecord<K, V>]: ConsumerRecord<K, V>[P] };
 
@@ -480,8 +483,13 @@ class KafkaConsumer<K, V> implements Consumer<K, V> {
     } catch (err) {
       throw new RecordDeserializationError(s, offset, err);
     }
-    const headers: Array<[string, Buffer | null]> = new Array(r.headers.length);
-    for (let i = 0; i < r.headers.length; i++) headers[i] = [r.headers[i]!.key, r.headers[i]!.value];
+    const n = r.headers.length;
+    let headers: RecordHeaders = NO_RECORD_HEADERS;
+    if (n > 0) {
+      const list: Array<[string, Buffer | null]> = new Array(n);
+      for (let i = 0; i < n; i++) list[i] = [r.headers[i]!.key, r.headers[i]!.value];
+      headers = list;
+    }
     const rec: MutableRecord<K, V> = {
       topic: s.topic,
       partition: s.partition,

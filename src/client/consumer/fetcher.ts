@@ -280,7 +280,9 @@ export class Fetcher {
     let conn: BrokerConnection | null = null;
     const sentAt = this.clock.now();
     try {
-      conn = await this.cluster.connectionTo(node);
+      // An open connection is taken synchronously: called from the previous response's handler, the
+      // next fetch is then written before poll starts checking and decoding that response.
+      conn = this.cluster.openConnectionTo(node) ?? (await this.cluster.connectionTo(node));
       const res = await conn.request<FetchResponse>(1, {
         replicaId: -1,
         maxWaitMs: o.fetchMaxWaitMs,
@@ -306,7 +308,8 @@ export class Fetcher {
       this.inFlight.delete(node);
       this.reserved -= maxBytes;
       for (const s of list) s.inFlight = false;
-      this.schedule();
+      // Now, not in a microtask: handleResponse has just woken poll, whose continuation is queued.
+      this.pump();
     }
   }
 

@@ -7,7 +7,8 @@ export class VarintCursor {
   constructor(
     readonly buf: Buffer,
     public pos: number,
-    readonly end: number,
+    /** Reads stop here; a walker may narrow it to one record and widen it again. */
+    public end: number,
   ) {}
 
   /** Signed 32-bit zigzag varint; like Kafka, rejects encodings longer than 5 bytes. */
@@ -15,13 +16,18 @@ export class VarintCursor {
     const buf = this.buf;
     const end = this.end;
     let pos = this.pos;
-    let raw = 0;
-    for (let shift = 0; ; shift += 7) {
-      if (shift > 28) throw new RangeError('varint longer than 5 bytes');
-      if (pos >= end) throw new RangeError('varint runs past the end of its container');
-      const byte = buf[pos++]!;
-      raw |= (byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) break;
+    if (pos >= end) throw new RangeError('varint runs past the end of its container');
+    let byte = buf[pos++]!;
+    let raw = byte & 0x7f;
+    // Most varints in a record (lengths, deltas, counts) fit one byte: no loop for them.
+    if ((byte & 0x80) !== 0) {
+      for (let shift = 7; ; shift += 7) {
+        if (shift > 28) throw new RangeError('varint longer than 5 bytes');
+        if (pos >= end) throw new RangeError('varint runs past the end of its container');
+        byte = buf[pos++]!;
+        raw |= (byte & 0x7f) << shift;
+        if ((byte & 0x80) === 0) break;
+      }
     }
     this.pos = pos;
     return (raw >>> 1) ^ -(raw & 1);

@@ -10,6 +10,8 @@ import { runLatencyLoad, type LatencyLoadResult } from './latency-load.js';
 import { produceRequestRate } from './produce-case.js';
 import { benchBatch, runScenario, SHAPE_16K_64, TOPIC } from './produce-scenarios.js';
 import { fmt, markdownTable, median, percentile, MB } from './stats.js';
+import { profileMarkdown } from './profile-report.js';
+import type { ProfileSummary } from './cpu-profile.js';
 import type { BenchCase, BenchContext, Target } from './suite.js';
 
 /** Targets (issue 7), per engine. */
@@ -92,6 +94,7 @@ export const latencyCase: BenchCase = {
   async run(ctx) {
     const batch = await benchBatch(SHAPE_16K_64.batchMaxBytes);
     const results: EngineResult[] = [];
+    const profiles: string[] = [];
     for (const engine of ENGINES) {
       const full = await rateFor(ctx, engine);
       for (const share of LOAD_SHARES) {
@@ -107,6 +110,14 @@ export const latencyCase: BenchCase = {
           });
           raw.push(result);
           ctx.log(`latency ${engine} ${share} run ${i + 1} at ${fmt(rate, 0)} requests/s: produce p99 ${fmt(percentile(result.r.produceMs, 99), 2)} ms, e2e p99 ${fmt(percentile(result.r.e2eMs, 99), 2)} ms`);
+        }
+        if (ctx.options.profile && share === TARGET_LOAD_SHARE) {
+          // One extra run under the profiler (it slows the broker): where the time goes at this load.
+          const { result, profile } = await withBroker(engine, true, async (broker) => {
+            await ensureTopic(broker.port, TOPIC);
+            return runLatencyLoad({ port: broker.port, topic: TOPIC, batch, requestsPerSecond: rate, warmupSeconds: ctx.options.warmupSeconds, seconds: ctx.options.seconds });
+          });
+          profiles.push(profileMarkdown(`latency ${engine} at ${fmt(share * 100, 0)}% load (${fmt(rate, 0)} requests/s; under the profiler produce p99 ${fmt(percentile(result.produceMs, 99), 2)} ms)`, profile as ProfileSummary));
         }
         const produce = concat(raw.map((x) => x.r.produceMs));
         const e2e = concat(raw.map((x) => x.r.e2eMs));
@@ -162,6 +173,7 @@ export const latencyCase: BenchCase = {
       markdownTable(['engine', 'load', 'latency', 'samples', 'p50', 'p90', 'p99', 'p99.9', 'max'], percentileRows),
       '',
       markdownTable(['engine', 'load', 'latency', ...bucketHeader.map((h) => `${h} ms`)], bucketRows),
+      ...(profiles.length > 0 ? ['', profiles.join('\n\n')] : []),
     ].join('\n');
     return { markdown, json: { buckets: BUCKETS_MS, engines: results }, targets };
   },

@@ -101,7 +101,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     clusterId = config.get('cluster.id') ?? newClusterId(random);
   }
   await logs.open();
-  const broker = new Broker({ config, logs, clock, random, log, clusterId, advertisedHost: host, advertisedPort: port });
+  const broker = new Broker({ config, logs, clock, random, log, clusterId, advertisedHost: host, advertisedPort: port, yieldToIo });
   await broker.groups.load();
   // After the groups: completing a transaction left half-done writes markers to __consumer_offsets too.
   await broker.transactions.load();
@@ -143,4 +143,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       return closing;
     },
   };
+}
+
+/** Let the event loop run its pending I/O before a long job's next step (see BrokerDeps.yieldToIo). */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

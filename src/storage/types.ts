@@ -153,6 +153,13 @@ export interface LogManager {
   getTopic(name: string): TopicMetadata | undefined;
   getTopicById(topicId: string): TopicMetadata | undefined;
   createTopic(name: string, partitions: number, configs: Record<string, string>, topicId: string): TopicMetadata;
+  /**
+   * createTopic for a large topic, in steps: between steps it awaits `pause()` (the broker passes
+   * "let the event loop serve other connections"), so creating thousands of partitions, each a
+   * directory and files created synchronously, does not stop the broker. The topic is invisible
+   * (getTopic undefined) and its name taken (createTopic refuses it) until the promise resolves.
+   */
+  createTopicInSteps(name: string, partitions: number, configs: Record<string, string>, topicId: string, pause: () => Promise<void>): Promise<TopicMetadata>;
   deleteTopic(name: string): void;
   /** Grow a topic to `totalPartitions`. */
   addPartitions(name: string, totalPartitions: number): TopicMetadata;

@@ -151,3 +151,55 @@ describe('log directory files', () => {
     await m2.close();
   });
 });
+
+describe('createTopicInSteps', () => {
+  it('takes the name at once, shows the topic only when complete, and persists it', async () => {
+    const fs = new MemoryFileSystem();
+    const m = manager(fs);
+    await m.open();
+    let release!: () => void;
+    let pauses = 0;
+    const pause = (): Promise<void> => {
+      pauses++;
+      return new Promise((r) => (release = r));
+    };
+    const creating = m.createTopicInSteps('big', 150, {}, ID_A, pause);
+    assert.equal(pauses, 1, 'paused after the first step');
+    assert.equal(m.getTopic('big'), undefined, 'not visible while being created');
+    assert.throws(() => m.createTopic('big', 1, {}, ID_B), /already exists/);
+    assert.throws(() => m.createTopic('other', 1, {}, ID_A), /already in use/);
+    m.createTopic('other', 1, {}, ID_B); // the manager keeps working meanwhile
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(pauses, 2);
+    release();
+    const meta = await creating;
+    assert.equal(meta.partitions, 150);
+    assert.equal(m.getTopic('big')?.partitions, 150);
+    m.partition('big', 149)!.append(makeBatch(['x']));
+    await m.close();
+    const m2 = manager(fs);
+    await m2.open();
+    assert.equal(m2.getTopic('big')?.partitions, 150);
+    assert.equal(m2.partition('big', 149)!.logEndOffset(), 1);
+    await m2.close();
+  });
+
+  it('a close during creation abandons the topic and removes what it had created', async () => {
+    const fs = new MemoryFileSystem();
+    const m = manager(fs);
+    await m.open();
+    let release!: () => void;
+    const creating = m.createTopicInSteps('big', 150, {}, ID_A, () => new Promise((r) => (release = r)));
+    assert.equal(fs.exists('/logs/big-0'), true);
+    const closed = m.close();
+    release();
+    await assert.rejects(creating, /closed while creating/);
+    await closed;
+    assert.equal(fs.exists('/logs/big-0'), false);
+    const m2 = manager(fs);
+    await m2.open();
+    assert.equal(m2.getTopic('big'), undefined);
+    await m2.close();
+  });
+});

@@ -6,11 +6,16 @@ import { BrokerConfig } from '../broker-config.js';
 import { TopicError } from '../broker.js';
 import type { RequestContext } from '../request-context.js';
 
-export function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestContext): Encodable<CreateTopicsResponse> {
+export async function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestContext): Promise<Encodable<CreateTopicsResponse>> {
   const { broker } = ctx;
   const seen = new Map<string, number>();
   for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
-  const results: Encodable<CreateTopicsResponseCreatableTopicResult>[] = req.topics.map((t) => {
+  const results: Encodable<CreateTopicsResponseCreatableTopicResult>[] = [];
+  // One topic after another: a large one is created in steps while the broker serves others.
+  for (const t of req.topics) results.push(await createOne(t));
+  return { throttleTimeMs: 0, topics: results };
+
+  async function createOne(t: CreateTopicsRequest['topics'][number]): Promise<Encodable<CreateTopicsResponseCreatableTopicResult>> {
     if ((seen.get(t.name) ?? 0) > 1) {
       return { name: t.name, topicId: ZERO_UUID, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client contains the topic ${t.name} more than once.`, configs: null };
     }
@@ -25,7 +30,7 @@ export function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestContext
     for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
     const partitions = t.assignments.length > 0 ? t.assignments.length : t.numPartitions;
     try {
-      const created = broker.createTopic(t.name, partitions, t.replicationFactor, configs, req.validateOnly);
+      const created = await broker.createTopicServingOthers(t.name, partitions, t.replicationFactor, configs, req.validateOnly);
       const count = created?.partitions ?? (partitions === -1 ? broker.config.getInt('num.partitions') : partitions);
       return {
         name: t.name,
@@ -43,6 +48,5 @@ export function handleCreateTopics(req: CreateTopicsRequest, ctx: RequestContext
       if (err instanceof TopicError) return { name: t.name, topicId: ZERO_UUID, errorCode: err.errorCode, errorMessage: err.message, configs: null };
       throw err;
     }
-  });
-  return { throttleTimeMs: 0, topics: results };
+  }
 }

@@ -49,6 +49,15 @@ export class MemoryLogManager implements LogManager {
     return meta;
   }
 
+  /** Memory partitions cost no file system calls: created at once. */
+  createTopicInSteps(name: string, partitions: number, configs: Record<string, string>, topicId: string): Promise<TopicMetadata> {
+    try {
+      return Promise.resolve(this.createTopic(name, partitions, configs, topicId));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
   deleteTopic(name: string): void {
     this.assertOpen();
     this.topics.remove(name);

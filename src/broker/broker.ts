@@ -36,7 +36,7 @@ export interface BrokerDeps {
 }
 
 /** A CreateTopics of more partitions than this is created in steps (LogManager.createTopicInSteps). */
-export const CREATE_TOPIC_IN_ONE_GO_MAX_PARTITIONS = 64;
+export const CREATE_TOPIC_IN_ONE_GO_MAX_PARTITIONS = 16;
 
 /** Kafka's topic name rule: legal characters, at most 249 of them, and not "." or "..". */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;

@@ -26,7 +26,7 @@
  */
 import type { Completion, OffsetCommit, Read, Send } from './history/completion.js';
 import { Digraph, cycleThrough, stronglyConnectedComponents } from './history/graph.js';
-import { intermediateAndLaterAbortedReads, offsetChain, offsetEdges } from './history/transactions.js';
+import { intermediateAndLaterAbortedReads, offsetChain, offsetEdges, pollPositions } from './history/transactions.js';
 import {
   ANOMALY_NAMES,
   type AbortedRead,
@@ -564,19 +564,8 @@ function pollOrder(a: Analysis): { skips: PollSkip[]; backwards: BackwardPoll[] 
   };
 
   for (const c of a.completions) {
-    let mine = last.get(c.process);
-    if (mine === undefined) last.set(c.process, (mine = new Map()));
-    if (c.f === 'crash') {
-      mine.clear();
-      continue;
-    }
-    if (c.f === 'assign' || c.f === 'subscribe') {
-      if (c.type === 'fail') continue;
-      const keep = new Set(c.keys);
-      for (const k of [...mine.keys()]) if (!keep.has(k)) mine.delete(k);
-      continue;
-    }
-    if (!c.polls || c.type === 'fail') continue;
+    const mine = pollPositions(last, c);
+    if (mine === undefined) continue;
     if (c.type === 'info') {
       mine.clear();
       continue;

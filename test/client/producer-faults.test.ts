@@ -6,37 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { startBroker } from '../../src/index.js';
 import { createProducer, type RecordMetadata } from '../../src/client/producer/index.js';
 import { serializers } from '../../src/client/serializers.js';
 import { ClientError } from '../../src/client/errors.js';
 import { tcpConnector } from '../../src/io/tcp-connector.js';
 import type { Connector } from '../../src/client/transport.js';
-import { decodeRecordBatches } from '../../src/protocol/records/index.js';
-
-/** Values stored in a partition, in offset order. */
-async function storedValues(running: RunningBroker, topic: string, partition: number): Promise<string[]> {
-  const log = running.broker.logs.partition(topic, partition);
-  if (log === undefined) return [];
-  const out: string[] = [];
-  let offset = log.logStartOffset();
-  while (offset < log.logEndOffset()) {
-    const { chunks } = log.read(offset, 1 << 20, true);
-    const batches = await decodeRecordBatches(Buffer.concat(chunks), { verifyCrc: true, maxDecompressedBytes: 64 << 20 });
-    if (batches.length === 0) break;
-    for (const b of batches) out.push(...b.records.map((r) => r.value?.toString() ?? '<null>'));
-    const last = batches[batches.length - 1]!;
-    offset = last.header.baseOffset + last.header.lastOffsetDelta + 1;
-  }
-  return out;
-}
-
-/** What each partition should hold: the values sent to it, in send order. */
-function expectedByPartition(values: readonly string[], results: readonly RecordMetadata[]): Map<number, string[]> {
-  const m = new Map<number, string[]>();
-  results.forEach((r, i) => m.set(r.partition, [...(m.get(r.partition) ?? []), values[i]!]));
-  return m;
-}
+import { storedValues, expectedByPartition, isProduceRequest, maybeLoseResponse, restartTolerant, assertReportedOffsets } from './producer-fixtures.js';
 
 /** Node keeps running while a test waits on the producer's (unref'd) backoff timers. */
 function keepAlive(): () => void {
@@ -55,11 +31,7 @@ test('a broker restart on the same port (disk engine, acks=all): every send reso
     bootstrapServers: running.bootstrapServers,
     ...stringProducer,
     lingerMs: 2,
-    retryBackoffMs: 50,
-    requestTimeoutMs: 5_000,
-    deliveryTimeoutMs: 30_000,
-    reconnectBackoffMs: 20,
-    reconnectBackoffMaxMs: 200,
+    ...restartTolerant,
   });
   try {
     const values: string[] = [];
@@ -86,8 +58,7 @@ test('a broker restart on the same port (disk engine, acks=all): every send reso
     assert.ok(settledWhileDown < 300 - 100, `${300 - settledWhileDown} sends were waiting while the broker was down`);
     for (const [p, expected] of expectedByPartition(values, results)) {
       assert.deepEqual(await storedValues(running, 'restart', p), expected, `partition ${p}: exactly once, in send order`);
-      const offsets = results.filter((r) => r.partition === p).map((r) => r.offset);
-      assert.deepEqual(offsets, offsets.map((_, i) => BigInt(i)), `partition ${p}: reported offsets`);
+      assertReportedOffsets(results, p);
     }
   } finally {
     await producer.close();
@@ -105,19 +76,14 @@ function faultyConnector(): { connector: Connector; failBeforeWrite: { n: number
     const t = await tcpConnector(host, port, { onData: (c) => !deaf && handlers.onData(c), onClose: (e) => handlers.onClose(e) }, timeoutMs);
     return {
       write(chunks) {
-        const isProduce = chunks[0]!.readInt16BE(4) === 0;
+        const isProduce = isProduceRequest(chunks);
         if (isProduce && failBeforeWrite.n > 0) {
           failBeforeWrite.n--;
           t.close(); // the request never leaves: the connection dies first
           return;
         }
         t.write(chunks);
-        if (isProduce && loseResponse.n > 0) {
-          loseResponse.n--;
-          // The broker appends, but its answer is never heard: the connection dies waiting for it.
-          deaf = true;
-          setTimeout(() => t.close(), 100);
-        }
+        maybeLoseResponse(isProduce, loseResponse, () => (deaf = true), t);
       },
       close: () => t.close(),
     };

@@ -7,35 +7,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { startBroker } from '../../src/index.js';
 import { createProducer, type RecordMetadata } from '../../src/client/producer/index.js';
 import { ClientError } from '../../src/client/errors.js';
 import { tcpConnector } from '../../src/io/tcp-connector.js';
 import type { Connector } from '../../src/client/transport.js';
-import { decodeRecordBatches, type DecodedBatch } from '../../src/protocol/records/index.js';
+import type { DecodedBatch } from '../../src/protocol/records/index.js';
+import { storedBatches, valuesOf, expectedByPartition, isProduceRequest, maybeLoseResponse, restartTolerant, assertReportedOffsets } from './producer-fixtures.js';
 import { incrementSequence } from '../../src/client/producer/idempotence.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 const stringProducer = { valueSerializer: (v: string) => Buffer.from(v), keySerializer: (k: string) => Buffer.from(k) };
-
-/** The batches stored in a partition, in offset order. */
-async function storedBatches(running: RunningBroker, topic: string, partition: number): Promise<DecodedBatch[]> {
-  const log = running.broker.logs.partition(topic, partition);
-  if (log === undefined) return [];
-  const out: DecodedBatch[] = [];
-  let offset = log.logStartOffset();
-  while (offset < log.logEndOffset()) {
-    const { chunks } = log.read(offset, 1 << 20, true);
-    const batches = await decodeRecordBatches(Buffer.concat(chunks), { verifyCrc: true, maxDecompressedBytes: 64 << 20 });
-    if (batches.length === 0) break;
-    out.push(...batches);
-    const last = batches[batches.length - 1]!;
-    offset = last.header.baseOffset + last.header.lastOffsetDelta + 1;
-  }
-  return out;
-}
-
-const valuesOf = (batches: readonly DecodedBatch[]): string[] => batches.flatMap((b) => b.records.map((r) => r.value?.toString() ?? '<null>'));
 
 /**
  * Every batch carries a producer id and epoch, and within one (id, epoch) the sequences are
@@ -53,11 +35,6 @@ function assertSequences(batches: readonly DecodedBatch[], what: string): void {
   }
 }
 
-function expectedByPartition(values: readonly string[], results: readonly RecordMetadata[]): Map<number, string[]> {
-  const m = new Map<number, string[]>();
-  results.forEach((r, i) => m.set(r.partition, [...(m.get(r.partition) ?? []), values[i]!]));
-  return m;
-}
 
 /**
  * TCP with faults and eyes: optionally drop the answer to a Produce after the broker got it (the
@@ -90,7 +67,7 @@ function watchingConnector(): { connector: Connector; loseResponse: { n: number 
     const t = await tcpConnector(host, port, { onData, onClose: (e) => (silencers.delete(silence), handlers.onClose(e)) }, timeoutMs);
     return {
       write(chunks) {
-        const isProduce = chunks[0]!.readInt16BE(4) === 0;
+        const isProduce = isProduceRequest(chunks);
         awaiting.push(isProduce);
         if (isProduce) {
           produces.n++;
@@ -98,12 +75,7 @@ function watchingConnector(): { connector: Connector; loseResponse: { n: number 
           maxProduceInflight.n = Math.max(maxProduceInflight.n, produceInflight);
         }
         t.write(chunks);
-        if (isProduce && loseResponse.n > 0) {
-          loseResponse.n--;
-          // The broker appends, but its answer is never heard: the connection dies waiting for it.
-          deaf = true;
-          setTimeout(() => t.close(), 100);
-        }
+        maybeLoseResponse(isProduce, loseResponse, () => (deaf = true), t);
       },
       close: () => t.close(),
     };
@@ -156,8 +128,7 @@ test('sequences advance per partition by record count, and up to 5 batches of a 
       assert.ok(batches.length > 20, `partition ${p}: many batches (${batches.length})`);
       assertSequences(batches, `partition ${p}`);
       assert.equal(new Set(batches.map((b) => b.header.producerId)).size, 1, 'one producer id');
-      const offsets = results.filter((r) => r.partition === p).map((r) => r.offset);
-      assert.deepEqual(offsets, offsets.map((_, i) => BigInt(i)), `partition ${p}: reported offsets`);
+      assertReportedOffsets(results, p);
     }
     // With 2 partitions and one batch per partition per request, more than 2 Produce requests in
     // flight means a partition had several batches in flight; never more than maxInFlight (5).
@@ -206,11 +177,7 @@ test('a disk broker restarted mid-stream: every record exactly once and in order
     ...stringProducer,
     lingerMs: 2,
     batchSize: 400,
-    retryBackoffMs: 50,
-    requestTimeoutMs: 5_000,
-    deliveryTimeoutMs: 30_000,
-    reconnectBackoffMs: 20,
-    reconnectBackoffMaxMs: 200,
+    ...restartTolerant,
   });
   try {
     const values: string[] = [];
@@ -239,8 +206,7 @@ test('a disk broker restarted mid-stream: every record exactly once and in order
       const batches = await storedBatches(running, 'restart', p);
       assert.deepEqual(valuesOf(batches), expected, `partition ${p}: exactly once, in send order`);
       assertSequences(batches, `partition ${p}`);
-      const offsets = results.filter((r) => r.partition === p).map((r) => r.offset);
-      assert.deepEqual(offsets, offsets.map((_, i) => BigInt(i)), `partition ${p}: reported offsets`);
+      assertReportedOffsets(results, p);
     }
   } finally {
     await producer.close();

@@ -10,7 +10,7 @@ import { serializers } from '../../src/client/serializers.js';
 import { ClientError, KafkaProtocolError } from '../../src/client/errors.js';
 import { tcpConnector } from '../../src/io/tcp-connector.js';
 import type { Connector } from '../../src/client/transport.js';
-import { decodeRecordBatches, type DecodedBatch } from '../../src/protocol/records/index.js';
+import { storedBatches, storedValues } from './producer-fixtures.js';
 import { ManualClock } from '../../src/testing/test-broker.js';
 
 let broker: RunningBroker;
@@ -24,27 +24,6 @@ before(async () => {
 after(async () => {
   await broker.close();
 });
-
-/** Every batch the broker stored for a partition, decoded (CRC checked). */
-async function storedBatches(running: RunningBroker, topic: string, partition: number): Promise<DecodedBatch[]> {
-  const log = running.broker.logs.partition(topic, partition);
-  if (log === undefined) return [];
-  const out: DecodedBatch[] = [];
-  let offset = log.logStartOffset();
-  while (offset < log.logEndOffset()) {
-    const { chunks } = log.read(offset, 1 << 20, true);
-    const batches = await decodeRecordBatches(Buffer.concat(chunks), { verifyCrc: true, maxDecompressedBytes: 64 << 20 });
-    if (batches.length === 0) break;
-    out.push(...batches);
-    const last = batches[batches.length - 1]!;
-    offset = last.header.baseOffset + last.header.lastOffsetDelta + 1;
-  }
-  return out;
-}
-
-async function storedValues(running: RunningBroker, topic: string, partition: number): Promise<string[]> {
-  return (await storedBatches(running, topic, partition)).flatMap((b) => b.records.map((r) => r.value?.toString() ?? '<null>'));
-}
 
 test('send resolves with offsets, flush and close; records, headers and timestamps are stored as sent', async () => {
   broker.broker.createTopic('basic', 1, 1, {});

@@ -104,6 +104,35 @@ export function spawnTracked(cmd: string, args: readonly string[], opts: { env?:
   return child;
 }
 
+/**
+ * Resolve once a CLI broker child's output (`log()`, both streams) says it is listening; reject if it
+ * exits first, or SIGKILL it and reject after `timeoutMs`.
+ */
+export function waitListening(child: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CLI broker not listening after ${timeoutMs} ms:\n${log()}`));
+    }, timeoutMs);
+    const onData = (): void => {
+      if (/listening on/.test(log())) {
+        clearTimeout(timer);
+        child.stderr!.off('data', onData);
+        child.stdout!.off('data', onData);
+        child.off('exit', onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null, signal: string | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`CLI broker exited (${code ?? signal}) before listening:\n${log()}`));
+    };
+    child.stderr!.on('data', onData);
+    child.stdout!.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
 /** Resolve with the exit code/signal of a child, or SIGKILL it and reject after `timeoutMs`. */
 export function waitExit(child: ChildProcess, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) {

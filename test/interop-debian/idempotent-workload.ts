@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SeededRandom } from '../../src/testing/seeded-random.js';
 import { HistoryRecorder, checkHistory, type CheckResult } from '../../src/testing/history-checker.js';
-import { PYTHON, pyScript, runPyJson, waitExit } from './helpers.js';
+import { PYTHON, pyScript, runPyJson, waitExit, waitListening } from './helpers.js';
 
 /** The real CLI (`bin/fjord start`) in a child process, so it can be killed with SIGKILL. */
 export class CliBroker {
@@ -28,28 +28,7 @@ export class CliBroker {
     liveChildren.add(child);
     child.once('exit', () => liveChildren.delete(child));
     const b = new CliBroker(child);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`CLI broker not listening after ${timeoutMs} ms:\n${b.log()}`));
-      }, timeoutMs);
-      const onData = (): void => {
-        if (/listening on/.test(b.output)) {
-          clearTimeout(timer);
-          child.stderr!.off('data', onData);
-          child.stdout!.off('data', onData);
-          child.off('exit', onExit);
-          resolve(b);
-        }
-      };
-      const onExit = (code: number | null, signal: string | null): void => {
-        clearTimeout(timer);
-        reject(new Error(`CLI broker exited (${code ?? signal}) before listening:\n${b.log()}`));
-      };
-      child.stderr!.on('data', onData);
-      child.stdout!.on('data', onData);
-      child.once('exit', onExit);
-    });
+    return waitListening(child, () => b.log(), timeoutMs).then(() => b);
   }
 
   get running(): boolean {

@@ -12,6 +12,7 @@ import {
   runPyJson,
   spawnTracked,
   waitExit,
+  waitListening,
   freePort,
   type ProduceResult,
   type ConsumeResult,
@@ -35,28 +36,7 @@ class CliBroker {
   static start(): Promise<CliBroker> {
     const child = spawnTracked(process.execPath, [path.join(process.cwd(), 'bin/fjord'), 'start', '--port', String(port), '--data-dir', dataDir]);
     const b = new CliBroker(child);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`CLI broker not listening after 20 s:\n${b.log()}`));
-      }, 20_000);
-      const onData = (): void => {
-        if (/listening on/.test(b.log())) {
-          clearTimeout(timer);
-          child.stderr!.off('data', onData);
-          child.stdout!.off('data', onData);
-          child.off('exit', onExit);
-          resolve(b);
-        }
-      };
-      const onExit = (code: number | null, signal: string | null): void => {
-        clearTimeout(timer);
-        reject(new Error(`CLI broker exited (${code ?? signal}) before listening:\n${b.log()}`));
-      };
-      child.stderr!.on('data', onData);
-      child.stdout!.on('data', onData);
-      child.once('exit', onExit);
-    });
+    return waitListening(child, () => b.log(), 20_000).then(() => b);
   }
 
   log(): string {

@@ -13,6 +13,7 @@ import { SeededRandom } from '../../src/testing/seeded-random.js';
 import { HistoryRecorder, checkHistory, formatCheckResult } from '../../src/testing/history-checker.js';
 import { CliBroker } from '../interop-debian/idempotent-workload.js';
 import { freePort } from '../interop-debian/helpers.js';
+import { sleep, runRecordedSender, killAndRestart, assertNoAnomalies, type SenderStats } from './txn-fixtures.js';
 
 const { Kafka, logLevel } = kafkajs;
 const RESTARTS = Number(process.env['FJORD_KAFKAJS_RESTARTS'] ?? 3);
@@ -22,8 +23,6 @@ const PARTITIONS = 3;
 const PER_SEND = 5;
 /** FJORD_KAFKAJS_NO_IDEMPOTENCE=1 turns idempotence off (same retries): the test must then find duplicates. */
 const IDEMPOTENT = process.env['FJORD_KAFKAJS_NO_IDEMPOTENCE'] !== '1';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test(`kafkajs idempotent producer: ${RESTARTS} SIGKILLs mid-stream, no record lost or duplicated (seed ${SEED})`, { timeout: 180_000 }, async (t) => {
   const rnd = new SeededRandom(SEED);
@@ -52,45 +51,18 @@ test(`kafkajs idempotent producer: ${RESTARTS} SIGKILLs mid-stream, no record lo
 
     // One process sending sequentially: its acknowledged sends must also be monotonic per partition.
     const recorder = new HistoryRecorder();
-    let next = 0;
-    let acked = 0;
-    let failures = 0;
-    const failureMessages: string[] = [];
-    sender = (async () => {
-      for (let n = 0; !stop; n++) {
-        const partition = n % PARTITIONS;
-        const key = `${TOPIC}-${partition}`;
-        const values = Array.from({ length: PER_SEND }, () => `v${next++}`);
-        recorder.invoke(0, 'send', values.map((v) => ['send', key, [null, v]] as const));
-        try {
-          const res = await producer.send({ topic: TOPIC, acks: -1, messages: values.map((v) => ({ partition, value: v })) });
-          const md = res.find((r) => r.partition === partition);
-          if (md === undefined || md.errorCode !== 0 || md.baseOffset === undefined) throw new Error(`bad metadata ${JSON.stringify(res)}`);
-          const base = Number(md.baseOffset);
-          recorder.ok(0, values.map((v, j) => ['send', key, [base + j, v]] as const));
-          acked += values.length;
-        } catch (e) {
-          failures++;
-          failureMessages.push(String(e));
-          recorder.info(0);
-        }
-      }
-    })();
+    const stats: SenderStats = { acked: 0, failures: [] };
+    sender = runRecordedSender(recorder, TOPIC, PARTITIONS, PER_SEND, stats, () => stop, async (partition, values) => {
+      const res = await producer.send({ topic: TOPIC, acks: -1, messages: values.map((v) => ({ partition, value: v })) });
+      const md = res.find((r) => r.partition === partition);
+      if (md === undefined || md.errorCode !== 0 || md.baseOffset === undefined) throw new Error(`bad metadata ${JSON.stringify(res)}`);
+      return Number(md.baseOffset);
+    });
 
-    const started = Date.now() + 30_000;
-    while (acked < 50 && Date.now() < started) await sleep(20);
-    assert.ok(acked >= 50, `kafkajs got no acks: ${failureMessages.slice(0, 3).join('; ')}`);
-    for (let r = 0; r < RESTARTS; r++) {
-      await sleep(rnd.int(300, 1200));
-      await broker.stop('SIGKILL');
-      await sleep(rnd.int(0, 300));
-      broker = await CliBroker.start(port, join(dataDir, 'data'));
-    }
-    const ackedAtLastRestart = acked;
-    const settle = Date.now() + 30_000;
-    while (acked < ackedAtLastRestart + 100 && Date.now() < settle) await sleep(20);
+    const { ackedAtLastRestart } = await killAndRestart(broker, port, dataDir, rnd, RESTARTS, stats, 50, 1200, 'kafkajs got no acks', (b) => { broker = b; });
     stop = true;
     await sender;
+    const { acked, failures: failureMessages } = stats;
     await producer.disconnect();
 
     // Read back with a kafkajs consumer group from the beginning.
@@ -119,15 +91,12 @@ test(`kafkajs idempotent producer: ${RESTARTS} SIGKILLs mid-stream, no record lo
     recorder.ok(1, [['poll', polled]]);
     const finalOffsets = Object.fromEntries(ends.map((e) => [`${TOPIC}-${e.partition}`, Number(e.high)]));
     const result = checkHistory(recorder.history(), { finalOffsets });
-    const report = `seed ${SEED}: ${RESTARTS} restarts, ${acked} acked, ${failures} failed sends (${failureMessages.slice(0, 3).join('; ')}), ${read}/${total} read\n${formatCheckResult(result)}`;
+    const report = `seed ${SEED}: ${RESTARTS} restarts, ${acked} acked, ${failureMessages.length} failed sends (${failureMessages.slice(0, 3).join('; ')}), ${read}/${total} read\n${formatCheckResult(result)}`;
     t.diagnostic(report.split('\n')[0]!);
     assert.equal(read, total, report);
     assert.ok(acked >= ackedAtLastRestart + 100, `the producer recovered after the last restart\n${report}`);
-    assert.equal(failures, 0, report);
-    for (const name of ['lost-write', 'duplicate', 'inconsistent-offsets', 'unseen', 'non-monotonic-send'] as const) {
-      assert.equal(result.anomalies[name]?.length ?? 0, 0, `${name}\n${report}`);
-    }
-    assert.ok(result.valid, report);
+    assert.equal(failureMessages.length, 0, report);
+    assertNoAnomalies(result, report);
     assert.equal(total, acked, `the log holds exactly the acknowledged records\n${report}`);
   } finally {
     stop = true;

@@ -5,47 +5,21 @@
 // a stalled transaction aborted by its transaction.timeout.ms.
 // kafkajs speaks the old versions (InitProducerId v1, AddPartitionsToTxn v1, EndTxn v1, Fetch <= v11),
 // so fencing shows up as INVALID_PRODUCER_EPOCH (PRODUCER_FENCED exists only from the flexible versions).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { sleep, waitFor, useTxnBroker, txnStateOf, SeenCollector, commitAbortRounds, expectFailure, assertFenced, assertCommittedVersusAll, assertHeldAtLso, assertZombieInvisible, assertOnlyLaterVisible } from './txn-fixtures.js';
 
 const { Kafka, logLevel } = kafkajs;
 type KafkaClient = InstanceType<typeof Kafka>;
 type Consumer = ReturnType<KafkaClient['consumer']>;
 type Producer = ReturnType<KafkaClient['producer']>;
 
-interface Seen { partition: number; offset: number; key: string; value: string }
-
-let broker: RunningBroker;
+const broker = useTxnBroker();
 let groupSeq = 0;
 
-before(async () => {
-  broker = await startBroker({
-    config: {
-      'group.initial.rebalance.delay.ms': '0',
-      'transaction.max.timeout.ms': '60000',
-      'offsets.topic.num.partitions': '5',
-      'transaction.state.log.num.partitions': '5',
-    },
-  });
-});
-after(async () => {
-  await broker.close();
-});
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function kafka(): KafkaClient {
-  return new Kafka({ clientId: 'kjs-txn', brokers: [broker.bootstrapServers], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 50, maxRetryTime: 500 } });
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  return new Kafka({ clientId: 'kjs-txn', brokers: [broker().bootstrapServers], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 50, maxRetryTime: 500 } });
 }
 
 async function createTopic(topic: string, numPartitions: number): Promise<void> {
@@ -59,9 +33,10 @@ async function createTopic(topic: string, numPartitions: number): Promise<void> 
 }
 
 /** A consumer in a fresh group reading a topic from the beginning, collecting what it sees. */
-class Collector {
-  readonly seen: Seen[] = [];
-  private constructor(readonly consumer: Consumer) {}
+class Collector extends SeenCollector {
+  private constructor(readonly consumer: Consumer) {
+    super();
+  }
 
   static async start(topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<Collector> {
     const consumer = kafka().consumer({
@@ -90,17 +65,6 @@ class Collector {
     return c;
   }
 
-  values(): string[] {
-    return this.seen.map((s) => s.value);
-  }
-
-  /** The (key, value) pairs per partition, in offset order. */
-  byPartition(): Record<number, Array<[string, string]>> {
-    const out: Record<number, Array<[string, string]>> = {};
-    for (const s of [...this.seen].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) (out[s.partition] ??= []).push([s.key, s.value]);
-    return out;
-  }
-
   async stop(): Promise<void> {
     await this.consumer.disconnect().catch(() => {});
   }
@@ -118,11 +82,8 @@ function describe(err: unknown): string {
   return `${e.name ?? 'Error'}(${e.type ?? ''}): ${e.message ?? ''}${inner}${many}`;
 }
 
-const FENCED = /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/;
-
-function txnState(transactionalId: string): string | undefined {
-  return broker.broker.transactions.coordinator.transaction(transactionalId)?.state;
-}
+const txnState = (transactionalId: string): string | undefined => txnStateOf(broker(), transactionalId);
+const startCollector = (topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<Collector> => Collector.start(topic, isolation);
 
 test('kafkajs transactions: commits are visible to read_committed, aborts only to read_uncommitted, across partitions', { timeout: 60_000 }, async () => {
   const topic = 'kjs-txn-basic';
@@ -131,33 +92,15 @@ test('kafkajs transactions: commits are visible to read_committed, aborts only t
   const collectors: Collector[] = [];
   try {
     await producer.connect();
-    const expectCommitted: Record<number, Array<[string, string]>> = {};
-    const expectAll: Record<number, Array<[string, string]>> = {};
-    for (let round = 0; round < 4; round++) {
-      const commit = round % 2 === 0;
+    const { expectCommitted, expectAll } = await commitAbortRounds(async (_round, commit, perPartition) => {
       const txn = await producer.transaction();
-      for (let p = 0; p < 3; p++) {
-        const messages = Array.from({ length: 3 }, (_, i) => ({ partition: p, key: `k-${round}-${p}-${i}`, value: `${commit ? 'committed' : 'aborted'}-${round}-${p}-${i}` }));
-        await txn.send({ topic, messages });
-        for (const m of messages) {
-          (expectAll[p] ??= []).push([m.key, m.value]);
-          if (commit) (expectCommitted[p] ??= []).push([m.key, m.value]);
-        }
-      }
+      for (const messages of perPartition) await txn.send({ topic, messages });
       if (commit) await txn.commit();
       else await txn.abort();
-    }
+    });
     await waitFor(() => txnState('kjs-basic') === 'CompleteAbort', 10_000, 'the last transaction (an abort) to complete');
 
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    const uncommitted = await Collector.start(topic, 'read_uncommitted');
-    collectors.push(uncommitted);
-    await waitFor(() => committed.seen.length >= 18 && uncommitted.seen.length >= 36, 20_000, 'both consumers to read everything');
-    await sleep(500); // nothing more may arrive
-    assert.deepEqual(committed.byPartition(), expectCommitted, 'read_committed: exactly the committed records, in order');
-    assert.deepEqual(uncommitted.byPartition(), expectAll, 'read_uncommitted: every record, aborted ones included');
-    assert.ok(!committed.values().some((v) => v.startsWith('aborted')));
+    await assertCommittedVersusAll(startCollector, topic, collectors, expectCommitted, expectAll);
   } finally {
     for (const c of collectors) await c.stop();
     await producer.disconnect().catch(() => {});
@@ -178,20 +121,7 @@ test('kafkajs: an open transaction holds read_committed consumers at the last st
     await txn.send({ topic, messages: [{ partition: 0, key: 'txn', value: 'txn-0' }] });
     await plain.send({ topic, acks: -1, messages: [0, 1, 2].map((i) => ({ partition: 0, key: 'after', value: `after-${i}` })) });
 
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    const uncommitted = await Collector.start(topic, 'read_uncommitted');
-    collectors.push(uncommitted);
-    await waitFor(() => uncommitted.seen.length >= 5, 15_000, 'read_uncommitted to see everything at once');
-    assert.deepEqual(uncommitted.values(), ['before-0', 'txn-0', 'after-0', 'after-1', 'after-2']);
-    await waitFor(() => committed.seen.length >= 1, 15_000, 'read_committed to see the record before the transaction');
-    await sleep(1000);
-    assert.deepEqual(committed.values(), ['before-0'], 'read_committed stops at the open transaction (the LSO), hiding the later non-transactional records');
-
-    await txn.commit();
-    await waitFor(() => committed.seen.length >= 5, 15_000, 'read_committed to move past the committed transaction');
-    assert.deepEqual(committed.values(), ['before-0', 'txn-0', 'after-0', 'after-1', 'after-2']);
-    assert.deepEqual(committed.seen.map((s) => s.offset), [0, 1, 2, 3, 4]);
+    await assertHeldAtLso(startCollector, topic, collectors, () => txn.commit());
   } finally {
     for (const c of collectors) await c.stop();
     await tx.disconnect().catch(() => {});
@@ -213,24 +143,15 @@ test('kafkajs: a second producer with the same transactional id fences the first
     await successor.connect();
     const st = await successor.transaction(); // InitProducerId: bumps the epoch, aborts the zombie's transaction
 
-    const sendErr = await zt.send({ topic, messages: [{ partition: 0, key: 'z', value: 'zombie-2' }] }).then(() => null, (e: unknown) => e);
-    assert.ok(sendErr !== null, 'the fenced producer\'s send must fail');
-    assert.match(describe(sendErr), FENCED, describe(sendErr));
-    const commitErr = await zt.commit().then(() => null, (e: unknown) => e);
-    assert.ok(commitErr !== null, 'the fenced producer\'s commit must fail');
+    const sendErr = await expectFailure(zt.send({ topic, messages: [{ partition: 0, key: 'z', value: 'zombie-2' }] }), 'the fenced producer\'s send must fail');
+    assertFenced(sendErr, describe);
+    await expectFailure(zt.commit(), 'the fenced producer\'s commit must fail');
 
     await st.send({ topic, messages: [{ partition: 0, key: 's', value: 'successor-0' }, { partition: 1, key: 's', value: 'successor-1' }] });
     await st.commit();
     await waitFor(() => txnState('kjs-fenced') === 'CompleteCommit', 10_000, 'the successor\'s commit to complete');
 
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    const uncommitted = await Collector.start(topic, 'read_uncommitted');
-    collectors.push(uncommitted);
-    await waitFor(() => committed.seen.length >= 2 && uncommitted.seen.length >= 4, 15_000, 'both consumers');
-    await sleep(500);
-    assert.deepEqual(committed.byPartition(), { 0: [['s', 'successor-0']], 1: [['s', 'successor-1']] });
-    assert.deepEqual(uncommitted.byPartition(), { 0: [['z', 'zombie-0'], ['s', 'successor-0']], 1: [['z', 'zombie-1'], ['s', 'successor-1']] }, 'the zombie\'s late send was refused, not stored');
+    await assertZombieInvisible(startCollector, topic, collectors);
   } finally {
     for (const c of collectors) await c.stop();
     await zombie.disconnect().catch(() => {});
@@ -297,16 +218,11 @@ test('kafkajs: a transaction stalled past its transaction.timeout.ms is aborted 
     await txn.send({ topic, messages: [{ partition: 0, key: 'stalled', value: 'stalled-0' }] });
     assert.equal(txnState('kjs-stalled'), 'Ongoing');
     await waitFor(() => txnState('kjs-stalled') === 'CompleteAbort', 10_000, 'the broker to abort the stalled transaction');
-    const commitErr = await txn.commit().then(() => null, (e: unknown) => e);
-    assert.ok(commitErr !== null, 'committing a transaction the broker aborted must fail');
-    assert.match(describe(commitErr), FENCED, describe(commitErr));
+    const commitErr = await expectFailure(txn.commit(), 'committing a transaction the broker aborted must fail');
+    assertFenced(commitErr, describe);
 
     await plain.send({ topic, acks: -1, messages: [{ partition: 0, key: 'later', value: 'later-0' }] });
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    await waitFor(() => committed.seen.length >= 1, 15_000, 'read_committed to see the later record');
-    await sleep(500);
-    assert.deepEqual(committed.values(), ['later-0'], 'the timed-out transaction\'s record never becomes visible');
+    await assertOnlyLaterVisible(startCollector, topic, collectors);
   } finally {
     for (const c of collectors) await c.stop();
     await producer.disconnect().catch(() => {});

@@ -24,50 +24,24 @@
 //   So the consumer-level commit/abort scenario gives each aborted round its own transactional id, and a
 //   separate test checks the single-producer interleaving (markers, aborted-transaction index) at the
 //   Fetch level through the client's own Fetch.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, Consumer, Producer, stringSerializers, stringDeserializers, MessagesStreamModes, FetchIsolationLevels, type Message } from '@platformatic/kafka';
-import { startBroker, type RunningBroker } from '../../src/index.js';
+import { sleep, waitFor, useTxnBroker, txnStateOf, SeenCollector, commitAbortRounds, expectFailure, assertFenced, assertCommittedVersusAll, assertHeldAtLso, assertZombieInvisible, assertOnlyLaterVisible } from './txn-fixtures.js';
 
 type StringConsumer = Consumer<string, string, string, string>;
 type StringProducer = Producer<string, string, string, string>;
 type StringMessage = Message<string, string, string, string>;
 
-interface Seen { partition: number; offset: number; key: string; value: string }
-
-let broker: RunningBroker;
+const broker = useTxnBroker();
 let groupSeq = 0;
-
-before(async () => {
-  broker = await startBroker({
-    config: {
-      'group.initial.rebalance.delay.ms': '0',
-      'transaction.max.timeout.ms': '60000',
-      'offsets.topic.num.partitions': '5',
-      'transaction.state.log.num.partitions': '5',
-    },
-  });
-});
-after(async () => {
-  await broker.close();
-});
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const base = (clientId: string): { clientId: string; bootstrapBrokers: string[]; retries: number; retryDelay: number } => ({
   clientId,
-  bootstrapBrokers: [broker.bootstrapServers],
+  bootstrapBrokers: [broker().bootstrapServers],
   retries: 5,
   retryDelay: 50,
 });
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function createTopic(topic: string, partitions: number): Promise<void> {
   const admin = new Admin(base('pk-txn-admin'));
@@ -79,10 +53,11 @@ async function createTopic(topic: string, partitions: number): Promise<void> {
 }
 
 /** A consumer in a fresh group reading a topic from the beginning, collecting what it sees. */
-class Collector {
-  readonly seen: Seen[] = [];
+class Collector extends SeenCollector {
   readonly errors: unknown[] = [];
-  private constructor(readonly consumer: StringConsumer) {}
+  private constructor(readonly consumer: StringConsumer) {
+    super();
+  }
 
   static async start(topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<Collector> {
     const consumer: StringConsumer = new Consumer({
@@ -106,17 +81,6 @@ class Collector {
       throw e;
     }
     return c;
-  }
-
-  values(): string[] {
-    return this.seen.map((s) => s.value);
-  }
-
-  /** The (key, value) pairs per partition, in offset order. */
-  byPartition(): Record<number, Array<[string, string]>> {
-    const out: Record<number, Array<[string, string]>> = {};
-    for (const s of [...this.seen].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) (out[s.partition] ??= []).push([s.key, s.value]);
-    return out;
   }
 
   async stop(): Promise<void> {
@@ -147,16 +111,13 @@ function describe(err: unknown): string {
   return `${e.name ?? 'Error'}(${e.code ?? ''}${e.apiId !== undefined ? `/${e.apiId}` : ''}): ${e.message ?? ''}${inner}${many}`;
 }
 
-const FENCED = /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/;
-
 /** Force-close a client, ignoring errors (the promise overload of close(force)). */
 async function closeQuietly(client: { close(force?: boolean): Promise<void> }): Promise<void> {
   await client.close(true).catch(() => {});
 }
 
-function txnState(transactionalId: string): string | undefined {
-  return broker.broker.transactions.coordinator.transaction(transactionalId)?.state;
-}
+const txnState = (transactionalId: string): string | undefined => txnStateOf(broker(), transactionalId);
+const startCollector = (topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<Collector> => Collector.start(topic, isolation);
 
 test('platformatic transactions: commits are visible to read_committed, aborts only to read_uncommitted, across partitions', { timeout: 60_000 }, async () => {
   const topic = 'pk-txn-basic';
@@ -168,36 +129,19 @@ test('platformatic transactions: commits are visible to read_committed, aborts o
   const aborters = [txnProducer('pk-basic-abort-1'), txnProducer('pk-basic-abort-3')];
   const collectors: Collector[] = [];
   try {
-    const expectCommitted: Record<number, Array<[string, string]>> = {};
-    const expectAll: Record<number, Array<[string, string]>> = {};
-    for (let round = 0; round < 4; round++) {
-      const commit = round % 2 === 0;
+    const { expectCommitted, expectAll } = await commitAbortRounds(async (round, commit, perPartition) => {
       const producer = commit ? committer : aborters[(round - 1) / 2]!;
       const txn = await producer.beginTransaction();
-      for (let p = 0; p < 3; p++) {
-        const messages = Array.from({ length: 3 }, (_, i) => ({ topic, partition: p, key: `k-${round}-${p}-${i}`, value: `${commit ? 'committed' : 'aborted'}-${round}-${p}-${i}` }));
-        await txn.send({ messages });
-        for (const m of messages) {
-          (expectAll[p] ??= []).push([m.key, m.value]);
-          if (commit) (expectCommitted[p] ??= []).push([m.key, m.value]);
-        }
-      }
+      for (const messages of perPartition) await txn.send({ messages: messages.map((m) => ({ topic, ...m })) });
       if (commit) await txn.commit();
       else await txn.abort();
-    }
+    });
     await waitFor(() => txnState('pk-basic-abort-3') === 'CompleteAbort', 10_000, 'the last transaction (an abort) to complete');
 
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    const uncommitted = await Collector.start(topic, 'read_uncommitted');
-    collectors.push(uncommitted);
-    await waitFor(() => committed.seen.length >= 18 && uncommitted.seen.length >= 36, 20_000, 'both consumers to read everything');
-    await sleep(500); // nothing more may arrive
-    assert.deepEqual(committed.errors.map(describe), []);
-    assert.deepEqual(uncommitted.errors.map(describe), []);
-    assert.deepEqual(committed.byPartition(), expectCommitted, 'read_committed: exactly the committed records, in order');
-    assert.deepEqual(uncommitted.byPartition(), expectAll, 'read_uncommitted: every record, aborted ones included');
-    assert.ok(!committed.values().some((v) => v.startsWith('aborted')));
+    await assertCommittedVersusAll(startCollector, topic, collectors, expectCommitted, expectAll, (committed, uncommitted) => {
+      assert.deepEqual(committed.errors.map(describe), []);
+      assert.deepEqual(uncommitted.errors.map(describe), []);
+    });
   } finally {
     for (const c of collectors) await c.stop();
     await closeQuietly(committer);
@@ -281,21 +225,7 @@ test('platformatic: an open transaction holds read_committed consumers at the la
     await txn.send({ messages: [{ topic, partition: 0, key: 'txn', value: 'txn-0' }] });
     await plain.send({ acks: -1, messages: [0, 1, 2].map((i) => ({ topic, partition: 0, key: 'after', value: `after-${i}` })) });
 
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    const uncommitted = await Collector.start(topic, 'read_uncommitted');
-    collectors.push(uncommitted);
-    await waitFor(() => uncommitted.seen.length >= 5, 15_000, 'read_uncommitted to see everything at once');
-    assert.deepEqual(uncommitted.values(), ['before-0', 'txn-0', 'after-0', 'after-1', 'after-2']);
-    await waitFor(() => committed.seen.length >= 1, 15_000, 'read_committed to see the record before the transaction');
-    await sleep(1000);
-    assert.deepEqual(committed.values(), ['before-0'], 'read_committed stops at the open transaction (the LSO), hiding the later non-transactional records');
-
-    await txn.commit();
-    await waitFor(() => committed.seen.length >= 5, 15_000, 'read_committed to move past the committed transaction');
-    await sleep(300);
-    assert.deepEqual(committed.values(), ['before-0', 'txn-0', 'after-0', 'after-1', 'after-2']);
-    assert.deepEqual(committed.seen.map((s) => s.offset), [0, 1, 2, 3, 4]);
+    await assertHeldAtLso(startCollector, topic, collectors, () => txn.commit(), 300);
   } finally {
     for (const c of collectors) await c.stop();
     await closeQuietly(tx);
@@ -321,25 +251,16 @@ test('platformatic: a second producer with the same transactional id fences the 
     assert.ok(successor.producerEpoch! > zombieEpoch!, `the successor's epoch ${successor.producerEpoch} is above the zombie's ${zombieEpoch}`);
 
     // Partition 0 is already in the zombie's transaction, so this goes straight to Produce.
-    const sendErr = await zt.send({ messages: [{ topic, partition: 0, key: 'z', value: 'zombie-2' }] }).then(() => null, (e: unknown) => e);
-    assert.ok(sendErr !== null, 'the fenced producer\'s send must fail');
-    assert.match(describe(sendErr), FENCED, describe(sendErr));
-    const commitErr = await zt.commit().then(() => null, (e: unknown) => e);
-    assert.ok(commitErr !== null, 'the fenced producer\'s commit must fail');
-    assert.match(describe(commitErr), FENCED, describe(commitErr));
+    const sendErr = await expectFailure(zt.send({ messages: [{ topic, partition: 0, key: 'z', value: 'zombie-2' }] }), 'the fenced producer\'s send must fail');
+    assertFenced(sendErr, describe);
+    const commitErr = await expectFailure(zt.commit(), 'the fenced producer\'s commit must fail');
+    assertFenced(commitErr, describe);
 
     await st.send({ messages: [{ topic, partition: 0, key: 's', value: 'successor-0' }, { topic, partition: 1, key: 's', value: 'successor-1' }] });
     await st.commit();
     await waitFor(() => txnState('pk-fenced') === 'CompleteCommit', 10_000, 'the successor\'s commit to complete');
 
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    const uncommitted = await Collector.start(topic, 'read_uncommitted');
-    collectors.push(uncommitted);
-    await waitFor(() => committed.seen.length >= 2 && uncommitted.seen.length >= 4, 15_000, 'both consumers');
-    await sleep(500);
-    assert.deepEqual(committed.byPartition(), { 0: [['s', 'successor-0']], 1: [['s', 'successor-1']] });
-    assert.deepEqual(uncommitted.byPartition(), { 0: [['z', 'zombie-0'], ['s', 'successor-0']], 1: [['z', 'zombie-1'], ['s', 'successor-1']] }, 'the zombie\'s late send was refused, not stored');
+    await assertZombieInvisible(startCollector, topic, collectors);
   } finally {
     for (const c of collectors) await c.stop();
     await closeQuietly(zombie);
@@ -437,16 +358,11 @@ test('platformatic: a transaction stalled past its transaction timeout is aborte
     await txn.send({ messages: [{ topic, partition: 0, key: 'stalled', value: 'stalled-0' }] });
     assert.equal(txnState('pk-stalled'), 'Ongoing');
     await waitFor(() => txnState('pk-stalled') === 'CompleteAbort', 10_000, 'the broker to abort the stalled transaction');
-    const commitErr = await txn.commit().then(() => null, (e: unknown) => e);
-    assert.ok(commitErr !== null, 'committing a transaction the broker aborted must fail');
-    assert.match(describe(commitErr), FENCED, describe(commitErr));
+    const commitErr = await expectFailure(txn.commit(), 'committing a transaction the broker aborted must fail');
+    assertFenced(commitErr, describe);
 
     await plain.send({ acks: -1, messages: [{ topic, partition: 0, key: 'later', value: 'later-0' }] });
-    const committed = await Collector.start(topic, 'read_committed');
-    collectors.push(committed);
-    await waitFor(() => committed.seen.length >= 1, 15_000, 'read_committed to see the later record');
-    await sleep(500);
-    assert.deepEqual(committed.values(), ['later-0'], 'the timed-out transaction\'s record never becomes visible');
+    await assertOnlyLaterVisible(startCollector, topic, collectors);
   } finally {
     for (const c of collectors) await c.stop();
     await closeQuietly(producer);

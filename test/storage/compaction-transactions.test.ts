@@ -7,7 +7,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { decodeRecordBatches } from '../../src/protocol/records/record-batch-reader.js';
 import { ControlType } from '../../src/protocol/records/control-batch.js';
 import { createDiskLogManager, createMemoryLogManager } from '../../src/storage/index.js';
 import type { CompactionSettings } from '../../src/storage/cleaner/types.js';
@@ -15,6 +14,8 @@ import type { AbortedTransaction } from '../../src/storage/producer-state/produc
 import { readTxnIndex, txnIndexPath } from '../../src/storage/disk/txn-index-file.js';
 import type { LogManager, PartitionLog } from '../../src/storage/types.js';
 import { MemoryFileSystem } from '../../src/testing/memory-file-system.js';
+import { forEachStoredBatch } from './stored-batches.js';
+import { FailingFileSystem, compactFailingAt, crashAtEveryStep } from './failing-file-system.js';
 import { ManualClock } from './manual-clock.js';
 
 const NOW = 1_700_000_000_000;
@@ -65,32 +66,23 @@ interface Batch {
 
 async function batches(log: PartitionLog): Promise<Batch[]> {
   const out: Batch[] = [];
-  let offset = log.logStartOffset();
-  while (offset < log.logEndOffset()) {
-    const r = log.read(offset, 1 << 20, true);
-    if (r.chunks.length === 0) break;
-    let next = offset;
-    for (const b of await decodeRecordBatches(Buffer.concat(r.chunks), { verifyCrc: true, maxDecompressedBytes: 1 << 24 })) {
-      const h = b.header;
-      const last = h.baseOffset + h.lastOffsetDelta;
-      next = last + 1;
-      if (last < offset) continue;
-      const key = b.records[0]?.key ?? null;
-      out.push({
-        base: h.baseOffset,
-        last,
-        producerId: h.producerId,
-        producerEpoch: h.producerEpoch,
-        baseSequence: h.baseSequence,
-        transactional: b.isTransactional,
-        control: b.isControl,
-        controlType: b.isControl && key !== null && key.length >= 4 ? key.readInt16BE(2) : null,
-        records: b.isControl ? [] : b.records.map((x) => ({ offset: x.offset, key: x.key?.toString() ?? '', value: x.value?.toString() ?? null })),
-      });
-    }
-    assert.ok(next > offset, 'reads advance');
-    offset = next;
-  }
+  await forEachStoredBatch(log, (b, offset) => {
+    const h = b.header;
+    const last = h.baseOffset + h.lastOffsetDelta;
+    if (last < offset) return;
+    const key = b.records[0]?.key ?? null;
+    out.push({
+      base: h.baseOffset,
+      last,
+      producerId: h.producerId,
+      producerEpoch: h.producerEpoch,
+      baseSequence: h.baseSequence,
+      transactional: b.isTransactional,
+      control: b.isControl,
+      controlType: b.isControl && key !== null && key.length >= 4 ? key.readInt16BE(2) : null,
+      records: b.isControl ? [] : b.records.map((x) => ({ offset: x.offset, key: x.key?.toString() ?? '', value: x.value?.toString() ?? null })),
+    });
+  }, 'reads advance');
   return out;
 }
 
@@ -303,64 +295,32 @@ test('disk: a restart after cleaning, clean or after a crash, gives the same rea
   }
 });
 
-/** Throws on the nth rename or unlink once armed, like a process dying at that step. */
-class FailingFileSystem extends MemoryFileSystem {
-  failAt = Infinity;
-  private ops = 0;
-  private step(): void {
-    if (++this.ops === this.failAt) throw new Error(`injected failure at step ${this.ops}`);
-  }
-  override rename(from: string, to: string): void {
-    this.step();
-    super.rename(from, to);
-  }
-  override unlink(path: string): void {
-    this.step();
-    super.unlink(path);
-  }
-  arm(n: number): void {
-    this.ops = 0;
-    this.failAt = n;
-  }
-}
-
 test('disk: a crash at every step of a cleaning swap loses no committed value, aborted transaction or marker', async () => {
-  let completed = false;
-  for (let n = 1; n < 300 && !completed; n++) {
-    for (const unsyncedCrash of [false, true]) {
-      const fs = new FailingFileSystem();
-      // The abort marker's segment (7-11) is rewritten, so its .txnindex goes through the swap too.
-      const { log, clock } = await openDisk(fs, SHARED_SEGMENT_BYTES);
-      await writeScenario(log);
-      await log.flush();
-      const end = log.logEndOffset();
-      fs.arm(n);
-      try {
-        await log.compact!(settings());
-        if (!unsyncedCrash) completed = true;
-      } catch {
-        // the injected failure
-      }
-      fs.arm(Infinity);
-      if (unsyncedCrash) fs.crash();
-      const reopened = diskManager(fs, clock, SHARED_SEGMENT_BYTES);
-      await reopened.open();
-      const again = reopened.partition('t', 0) as PartitionLog;
-      const bs = await batches(again);
-      const at = `step ${n}${unsyncedCrash ? ' + power loss' : ''}`;
-      assert.equal(again.logEndOffset(), end, at);
-      assert.equal(again.lastStableOffset(), 16, at);
-      assert.deepEqual(again.abortedTransactions(0, end), ABORTED_LIST, `${at}: aborted list`);
-      const rc = committed(bs, again.abortedTransactions(0, end), 16);
-      for (const r of COMMITTED_LATEST) assert.ok(rc.includes(r), `${at}: ${r}`);
-      assert.ok(!rc.some((r) => r.includes('=b')), `${at}: no aborted record visible to read_committed`);
-      // A partial pass may have removed the aborted data, never the markers of live data.
-      for (const m of [`ABORT:${P2}@9`, `COMMIT:${P1}@14`]) assert.ok(markers(bs).includes(m), `${at}: ${m}`);
-      assert.deepEqual(uncommitted(bs).slice(-3), BEYOND_LSO, at);
-      assert.deepEqual(fs.readdir('/data/t-0').filter((f) => f.endsWith('.cleaned') || f.endsWith('.swap')), [], `${at}: no leftovers`);
-      assert.deepEqual(readTxnIndex(fs, txnIndexPath('/data/t-0', segmentOf(fs, 9))), ABORTED_LIST, `${at}: txnindex of the abort marker's segment`);
-      await reopened.close();
-    }
-  }
-  assert.ok(completed);
+  await crashAtEveryStep(300, async (n, unsyncedCrash) => {
+    const fs = new FailingFileSystem();
+    // The abort marker's segment (7-11) is rewritten, so its .txnindex goes through the swap too.
+    const { log, clock } = await openDisk(fs, SHARED_SEGMENT_BYTES);
+    await writeScenario(log);
+    await log.flush();
+    const end = log.logEndOffset();
+    const finished = await compactFailingAt(fs, log, n, settings(), unsyncedCrash);
+    const reopened = diskManager(fs, clock, SHARED_SEGMENT_BYTES);
+    await reopened.open();
+    const again = reopened.partition('t', 0) as PartitionLog;
+    const bs = await batches(again);
+    const at = `step ${n}${unsyncedCrash ? ' + power loss' : ''}`;
+    assert.equal(again.logEndOffset(), end, at);
+    assert.equal(again.lastStableOffset(), 16, at);
+    assert.deepEqual(again.abortedTransactions(0, end), ABORTED_LIST, `${at}: aborted list`);
+    const rc = committed(bs, again.abortedTransactions(0, end), 16);
+    for (const r of COMMITTED_LATEST) assert.ok(rc.includes(r), `${at}: ${r}`);
+    assert.ok(!rc.some((r) => r.includes('=b')), `${at}: no aborted record visible to read_committed`);
+    // A partial pass may have removed the aborted data, never the markers of live data.
+    for (const m of [`ABORT:${P2}@9`, `COMMIT:${P1}@14`]) assert.ok(markers(bs).includes(m), `${at}: ${m}`);
+    assert.deepEqual(uncommitted(bs).slice(-3), BEYOND_LSO, at);
+    assert.deepEqual(fs.readdir('/data/t-0').filter((f) => f.endsWith('.cleaned') || f.endsWith('.swap')), [], `${at}: no leftovers`);
+    assert.deepEqual(readTxnIndex(fs, txnIndexPath('/data/t-0', segmentOf(fs, 9))), ABORTED_LIST, `${at}: txnindex of the abort marker's segment`);
+    await reopened.close();
+    return finished;
+  });
 });

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FileSystem } from '../../src/io/file-system.js';
 import { buildRecordBatch } from '../../src/protocol/records/record-batch-builder.js';
-import { decodeRecordBatches } from '../../src/protocol/records/record-batch-reader.js';
 import { createDiskLogManager, createMemoryLogManager } from '../../src/storage/index.js';
 import type { CompactionSettings } from '../../src/storage/cleaner/types.js';
 import type { LogManager, PartitionLog } from '../../src/storage/types.js';
 import { MemoryFileSystem } from '../../src/testing/memory-file-system.js';
+import { forEachStoredBatch } from './stored-batches.js';
+import { FailingFileSystem, compactFailingAt, crashAtEveryStep } from './failing-file-system.js';
 import { ManualClock } from './manual-clock.js';
 
 const NOW = 1_000_000_000;
@@ -28,22 +29,13 @@ interface Rec {
 
 async function readAll(log: PartitionLog): Promise<Rec[]> {
   const out: Rec[] = [];
-  let offset = log.logStartOffset();
-  while (offset < log.logEndOffset()) {
-    const r = log.read(offset, 1 << 20, true);
-    if (r.chunks.length === 0) break;
-    let next = offset;
-    for (const b of await decodeRecordBatches(Buffer.concat(r.chunks), { verifyCrc: true, maxDecompressedBytes: 1 << 24 })) {
-      for (const rec of b.records) {
-        if (rec.offset < offset) continue;
-        assert.ok(out.length === 0 || rec.offset > (out[out.length - 1] as Rec).offset, 'offsets increase');
-        out.push({ offset: rec.offset, key: rec.key?.toString() ?? null, value: rec.value?.toString() ?? null });
-      }
-      next = b.header.baseOffset + b.header.lastOffsetDelta + 1;
+  await forEachStoredBatch(log, (b, offset) => {
+    for (const rec of b.records) {
+      if (rec.offset < offset) continue;
+      assert.ok(out.length === 0 || rec.offset > (out[out.length - 1] as Rec).offset, 'offsets increase');
+      out.push({ offset: rec.offset, key: rec.key?.toString() ?? null, value: rec.value?.toString() ?? null });
     }
-    assert.ok(next > offset);
-    offset = next;
-  }
+  });
   return out;
 }
 
@@ -167,54 +159,22 @@ test('disk: compacted log survives a clean reopen with its gaps', async () => {
   await again.close();
 });
 
-/** Throws on the nth rename or unlink once armed, like a process dying at that step. */
-class FailingFileSystem extends MemoryFileSystem {
-  failAt = Infinity;
-  private ops = 0;
-  private step(): void {
-    if (++this.ops === this.failAt) throw new Error(`injected failure at step ${this.ops}`);
-  }
-  override rename(from: string, to: string): void {
-    this.step();
-    super.rename(from, to);
-  }
-  override unlink(path: string): void {
-    this.step();
-    super.unlink(path);
-  }
-  arm(n: number): void {
-    this.ops = 0;
-    this.failAt = n;
-  }
-}
-
 test('disk: a crash at every step of the swap leaves a valid log with every latest-per-key record', async () => {
-  let completed = false;
-  for (let n = 1; n < 200 && !completed; n++) {
-    for (const unsyncedCrash of [false, true]) {
-      const fs = new FailingFileSystem();
-      const { log } = await openDisk(fs);
-      const written = await fill(log);
-      await log.flush();
-      fs.arm(n);
-      try {
-        await log.compact!(settings());
-        if (!unsyncedCrash) completed = true;
-      } catch {
-        // the injected failure
-      }
-      fs.arm(Infinity);
-      if (unsyncedCrash) fs.crash();
-      const reopened = diskManager(fs);
-      await reopened.open();
-      const recs = await readAll(reopened.partition('t', 0) as PartitionLog);
-      for (const [k, r] of latest(written)) assert.deepEqual(recs.find((x) => x.key === k && x.offset === r.offset), r, `step ${n}: latest of ${k}`);
-      assert.ok(recs.some((r) => r.key === null), `step ${n}: null-key record`);
-      assert.equal(fs.readdir('/data/t-0').filter((f) => f.endsWith('.cleaned') || f.endsWith('.swap')).length, 0);
-      await reopened.close();
-    }
-  }
-  assert.ok(completed);
+  await crashAtEveryStep(200, async (n, unsyncedCrash) => {
+    const fs = new FailingFileSystem();
+    const { log } = await openDisk(fs);
+    const written = await fill(log);
+    await log.flush();
+    const finished = await compactFailingAt(fs, log, n, settings(), unsyncedCrash);
+    const reopened = diskManager(fs);
+    await reopened.open();
+    const recs = await readAll(reopened.partition('t', 0) as PartitionLog);
+    for (const [k, r] of latest(written)) assert.deepEqual(recs.find((x) => x.key === k && x.offset === r.offset), r, `step ${n}: latest of ${k}`);
+    assert.ok(recs.some((r) => r.key === null), `step ${n}: null-key record`);
+    assert.equal(fs.readdir('/data/t-0').filter((f) => f.endsWith('.cleaned') || f.endsWith('.swap')).length, 0);
+    await reopened.close();
+    return finished;
+  });
 });
 
 test('compact,delete: retention still deletes old segments of a compacted log', async () => {

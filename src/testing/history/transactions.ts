@@ -59,6 +59,29 @@ function knownOffsets(a: TxnAnalysis): Map<string, number[]> {
   return out;
 }
 
+/**
+ * The last read positions per key of `c`'s process (`last` holds one map per process), for a poll to
+ * check against: first applies what a crash (forget every position) or a successful assign/subscribe
+ * (forget the keys no longer owned) does to them. Undefined when `c` is not a poll to check (not a
+ * poll, or a failed one).
+ */
+export function pollPositions<T>(last: Map<number, Map<string, T>>, c: Completion): Map<string, T> | undefined {
+  let mine = last.get(c.process);
+  if (mine === undefined) last.set(c.process, (mine = new Map()));
+  if (c.f === 'crash') {
+    mine.clear();
+    return undefined;
+  }
+  if (c.f === 'assign' || c.f === 'subscribe') {
+    if (c.type === 'fail') return undefined;
+    const keep = new Set(c.keys);
+    for (const k of [...mine.keys()]) if (!keep.has(k)) mine.delete(k);
+    return undefined;
+  }
+  if (!c.polls || c.type === 'fail') return undefined;
+  return mine;
+}
+
 function passedOver(a: TxnAnalysis, known: Map<string, number[]>): { passed: Passed; count: number } {
   const passed: Passed = new Map();
   let count = 0;
@@ -78,19 +101,8 @@ function passedOver(a: TxnAnalysis, known: Map<string, number[]>): { passed: Pas
     }
   };
   for (const c of a.completions) {
-    let mine = last.get(c.process);
-    if (mine === undefined) last.set(c.process, (mine = new Map()));
-    if (c.f === 'crash') {
-      mine.clear();
-      continue;
-    }
-    if (c.f === 'assign' || c.f === 'subscribe') {
-      if (c.type === 'fail') continue;
-      const keep = new Set(c.keys);
-      for (const k of [...mine.keys()]) if (!keep.has(k)) mine.delete(k);
-      continue;
-    }
-    if (!c.polls || c.type === 'fail') continue;
+    const mine = pollPositions(last, c);
+    if (mine === undefined) continue;
     for (const k of c.rebalanceKeys) if (!c.reads.has(k)) mine.delete(k);
     for (const [key, reads] of c.reads) {
       const exempt = c.rebalanceKeys.has(key);

@@ -1,23 +1,12 @@
 import { decodeRecordBatches, type DecodedBatch, type DecodedRecord } from '../../protocol/records/record-batch-reader.js';
-import { buildRecordBatch } from '../../protocol/records/record-batch-builder.js';
+import { buildRecordBatch, writeRecordBatchHeader } from '../../protocol/records/record-batch-builder.js';
 import type { CompressionCodec } from '../../protocol/records/compression.js';
 import { ControlType } from '../../protocol/records/control-batch.js';
 import { crc32c } from '../../protocol/records/crc32c.js';
 import {
   ATTRIBUTES_OFFSET,
-  BASE_OFFSET_OFFSET,
-  BASE_SEQUENCE_OFFSET,
-  BASE_TIMESTAMP_OFFSET,
-  BATCH_LENGTH_OFFSET,
   CRC_OFFSET,
-  CURRENT_MAGIC,
   LAST_OFFSET_DELTA_OFFSET,
-  MAGIC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
-  PARTITION_LEADER_EPOCH_OFFSET,
-  PRODUCER_EPOCH_OFFSET,
-  PRODUCER_ID_OFFSET,
-  RECORDS_COUNT_OFFSET,
   RECORD_BATCH_HEADER_SIZE,
   TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_MASK,
@@ -127,21 +116,19 @@ function classify(decoded: readonly DecodedBatch[][], txns: CleanerTransactions)
  * writeEmptyHeader): what remains of a producer's last batch once all its records are gone.
  */
 function emptyBatch(h: BatchHeader): Buffer {
-  const b = Buffer.alloc(RECORD_BATCH_HEADER_SIZE);
-  b.writeBigInt64BE(BigInt(h.baseOffset), BASE_OFFSET_OFFSET);
-  b.writeInt32BE(RECORD_BATCH_HEADER_SIZE - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
-  b.writeInt32BE(h.partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
-  b.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
-  b.writeInt16BE(h.attributes & (TIMESTAMP_TYPE_MASK | TRANSACTIONAL_MASK), ATTRIBUTES_OFFSET);
-  b.writeInt32BE(h.lastOffsetDelta, LAST_OFFSET_DELTA_OFFSET);
-  b.writeBigInt64BE(BigInt(h.maxTimestamp), BASE_TIMESTAMP_OFFSET);
-  b.writeBigInt64BE(BigInt(h.maxTimestamp), MAX_TIMESTAMP_OFFSET);
-  b.writeBigInt64BE(BigInt(h.producerId), PRODUCER_ID_OFFSET);
-  b.writeInt16BE(h.producerEpoch, PRODUCER_EPOCH_OFFSET);
-  b.writeInt32BE(h.baseSequence, BASE_SEQUENCE_OFFSET);
-  b.writeInt32BE(0, RECORDS_COUNT_OFFSET);
-  b.writeUInt32BE(crc32c(b.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
-  return b;
+  return writeRecordBatchHeader(Buffer.alloc(RECORD_BATCH_HEADER_SIZE), {
+    baseOffset: h.baseOffset,
+    count: 0,
+    lastOffsetDelta: h.lastOffsetDelta,
+    baseTimestamp: h.maxTimestamp,
+    maxTimestamp: h.maxTimestamp,
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    isTransactional: (h.attributes & TRANSACTIONAL_MASK) !== 0,
+    timestampType: (h.attributes & TIMESTAMP_TYPE_MASK) !== 0 ? 1 : 0,
+    partitionLeaderEpoch: h.partitionLeaderEpoch,
+  });
 }
 
 /**
